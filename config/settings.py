@@ -1,0 +1,194 @@
+"""Configuration classes. Every value can be set from the environment.
+
+Production refuses to start when a secret is missing or left at its development
+default, or when DATABASE_URL / REDIS_URL are absent; the error names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789abcdef"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration we can run with."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg2 driver (pinned) whatever scheme the URL was written with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def _env_list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    # Databases: the application connects as a role that owns nothing and cannot bypass RLS.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    MIGRATION_DATABASE_URL: str | None = None  # owner role, used by `smbfinance db upgrade`
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    DB_OWNER_ROLE = "smbfinance_owner"
+    DB_APP_ROLE = "smbfinance_app"
+
+    REDIS_URL: str | None = None
+
+    SECRET_KEY: str | None = None
+    JWT_SECRET_KEY: str | None = None
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_ISSUER = "smbfinance"
+    JWT_AUDIENCE = "smbfinance-api"
+    JWT_DECODE_ISSUER = "smbfinance"
+    JWT_DECODE_AUDIENCE = "smbfinance-api"
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=7)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "detail"
+    JWT_DECODE_LEEWAY = 0
+
+    # REST / OpenAPI (flask-smorest)
+    API_TITLE = "SMB Finance OS API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs-assets/"
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    CORS_ORIGINS: list[str] = []
+    GRAPHIQL = False
+    GRAPHQL_MAX_DEPTH = 10
+    GRAPHQL_MAX_ALIASES = 15
+    GRAPHQL_MAX_TOKENS = 2000
+    GRAPHQL_MASK_ERRORS = True
+
+    # Rate limits (flask-limiter, Redis storage)
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT_PER_IP = "20 per minute"
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "5 per minute"
+    REGISTER_RATE_LIMIT_PER_IP = "10 per minute"
+
+    LOG_LEVEL = "INFO"
+    LOG_JSON = True
+
+    CELERY_TASK_ALWAYS_EAGER = False
+    SCHEDULER_TICK_SECONDS = 60.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        """Read this environment's settings, environment variables winning over defaults."""
+        values: dict[str, Any] = {
+            key: getattr(cls, key) for key in dir(cls) if key.isupper()
+        }
+        if env.get("DATABASE_URL"):
+            values["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+        for key in ("MIGRATION_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY",
+                    "DB_OWNER_ROLE", "DB_APP_ROLE", "LOG_LEVEL"):
+            if env.get(key):
+                values[key] = env[key]
+        if env.get("CORS_ORIGINS"):
+            values["CORS_ORIGINS"] = _env_list(env["CORS_ORIGINS"])
+        if env.get("MAX_CONTENT_LENGTH"):
+            values["MAX_CONTENT_LENGTH"] = int(env["MAX_CONTENT_LENGTH"])
+        if env.get("LOG_JSON"):
+            values["LOG_JSON"] = env["LOG_JSON"].lower() not in ("0", "false", "no")
+        values["ENV_NAME"] = cls.ENV_NAME
+        for key in ("SQLALCHEMY_DATABASE_URI", "MIGRATION_DATABASE_URL"):
+            if values.get(key):
+                values[key] = normalise_database_url(values[key])
+        cls.validate(values)
+        values["RATELIMIT_STORAGE_URI"] = values.get("REDIS_URL") or "memory://"
+        values["JWT_DECODE_ALGORITHMS"] = [values["JWT_ALGORITHM"]]
+        return values
+
+    @classmethod
+    def validate(cls, values: dict[str, Any]) -> None:
+        values.setdefault("SECRET_KEY", DEV_SECRET)
+        if not values.get("SECRET_KEY"):
+            values["SECRET_KEY"] = DEV_SECRET
+        if not values.get("JWT_SECRET_KEY"):
+            values["JWT_SECRET_KEY"] = values["SECRET_KEY"]
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = False  # the reloader would fork a second scheduler; use `make run` for the stack
+    GRAPHIQL = True
+    GRAPHQL_MASK_ERRORS = True
+    CORS_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:3000"]
+    LOG_JSON = False
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    GRAPHIQL = False
+    LOG_JSON = False
+    # Generous limits so that fuzzing does not trip them; the limiter tests set their own.
+    LOGIN_RATE_LIMIT_PER_IP = "10000 per minute"
+    LOGIN_RATE_LIMIT_PER_ACCOUNT = "10000 per minute"
+    REGISTER_RATE_LIMIT_PER_IP = "10000 per minute"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    @classmethod
+    def validate(cls, values: dict[str, Any]) -> None:
+        missing = []
+        if not values.get("SQLALCHEMY_DATABASE_URI"):
+            missing.append("DATABASE_URL")
+        if not values.get("REDIS_URL"):
+            missing.append("REDIS_URL")
+        for secret in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            value = values.get(secret)
+            if not value:
+                missing.append(secret)
+            elif value == DEV_SECRET or len(value) < 32:
+                raise ConfigError(
+                    f"{secret} is the development default or shorter than 32 characters: "
+                    f"set {secret} to a long random value (e.g. `python -c "
+                    f"'import secrets; print(secrets.token_urlsafe(48))'`)."
+                )
+        if missing:
+            raise ConfigError(
+                "Production configuration is incomplete: set "
+                + ", ".join(missing)
+                + " in the environment."
+            )
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings of environment `name` (default: $SMBFINANCE_ENV or development)."""
+    env = os.environ if env is None else env
+    name = name or env.get("SMBFINANCE_ENV", "development")
+    try:
+        config_class = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown environment {name!r}: use one of {', '.join(sorted(CONFIGS))}."
+        ) from None
+    return config_class.from_env(env)

@@ -1,0 +1,1 @@
+"""Users, tenants, memberships, tokens and permissions."""

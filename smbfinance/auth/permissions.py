@@ -1,0 +1,52 @@
+"""Who may do what. Roles map to permissions; services check permissions, never roles,
+so that API-key scopes can later map onto the same names."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+from smbfinance.auth.models import Role
+from smbfinance.errors import Forbidden
+
+
+class Permission(enum.StrEnum):
+    TENANT_READ = "tenant:read"
+    TENANT_WRITE = "tenant:write"
+    MEMBERS_READ = "members:read"
+    MEMBERS_WRITE = "members:write"
+    OWNERSHIP = "ownership"
+    FINANCE_READ = "finance:read"
+    FINANCE_WRITE = "finance:write"
+    INTEGRATION_SECRETS = "integrations:secrets"
+
+
+_ALL = frozenset(Permission)
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: _ALL,
+    Role.ADMIN: _ALL - {Permission.OWNERSHIP},
+    Role.ACCOUNTANT: frozenset(
+        {Permission.TENANT_READ, Permission.FINANCE_READ, Permission.FINANCE_WRITE}
+    ),
+    Role.VIEWER: frozenset({Permission.TENANT_READ, Permission.FINANCE_READ}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, for one tenant. Built only from a verified credential."""
+
+    user_id: uuid.UUID | None
+    tenant_id: uuid.UUID
+    role: Role
+    family_id: uuid.UUID | None = None
+    kind: str = "user"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if not actor.can(permission):
+        raise Forbidden(f"your role ({actor.role.value}) does not allow {permission.value}")

@@ -1,0 +1,1 @@
+"""The GraphQL door (strawberry): schema merged from each domain's module."""

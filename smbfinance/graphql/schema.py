@@ -1,0 +1,37 @@
+"""The GraphQL schema: each domain's Query and Mutation merged into one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.tools import merge_types
+
+from smbfinance.auth import graphql as auth_graphql
+from smbfinance.graphql.errors import should_mask_error
+
+QUERIES: tuple[type, ...] = (auth_graphql.Query,)
+MUTATIONS: tuple[type, ...] = (auth_graphql.Mutation,)
+
+
+def build_schema(
+    *, max_depth: int = 10, max_aliases: int = 15, max_tokens: int = 2000, mask_errors: bool = True
+) -> strawberry.Schema:
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+    ]
+    if mask_errors:
+        extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
+    return strawberry.Schema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
+        extensions=extensions,
+    )

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by both doors: problem+json, request ids, authentication glue."""

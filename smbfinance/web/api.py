@@ -1,0 +1,81 @@
+"""The REST door: flask-smorest at /api/v1 with problem+json errors everywhere."""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_smorest import Api
+from flask_smorest.spec import prepare_response
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from smbfinance.web.problems import PROBLEM_JSON, http_problem, problem
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(required=True, metadata={"description": "Dotted path of the field"})
+    message = fields.String(required=True)
+    code = fields.String()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    class Meta:
+        unknown = "include"
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.List(fields.Nested(FieldErrorSchema))
+    request_id = fields.String()
+    code = fields.String()
+
+
+class RestApi(Api):  # type: ignore[misc]
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return http_problem(error)
+
+    def _register_responses(self) -> None:
+        # Error responses are documented as application/problem+json, which they are.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+JSON_TYPES = ("application/json",)
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def register_media_type_check(app: Flask) -> None:
+    """415 for a body that is not JSON on the JSON API (uploads opt out per endpoint)."""
+
+    @app.before_request
+    def _require_json() -> Response | None:
+        if request.method not in BODY_METHODS or not request.path.startswith("/api/v1/"):
+            return None
+        view = app.view_functions.get(request.endpoint or "")
+        view_class = getattr(view, "view_class", None)
+        accepted = getattr(view_class, "accepted_media_types", JSON_TYPES)
+        has_body = (request.content_length or 0) > 0 or request.headers.get(
+            "Transfer-Encoding", ""
+        ).lower() == "chunked"
+        if not has_body:
+            return None
+        if request.mimetype in accepted or request.mimetype.endswith("+json"):
+            return None
+        return problem(
+            415,
+            f"send the body as {' or '.join(accepted)} (got {request.mimetype or 'none'})",
+        )

@@ -1,0 +1,72 @@
+"""Celery bound to the Flask app: every task runs inside an app context, and tenant tasks
+(declared with `tenant_scoped=True`) take `tenant_id` and scope their session to it before
+touching the database. Tasks get ids, never ORM objects."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+from smbfinance.extensions import db
+from smbfinance.logs import bind_log_context, clear_log_context
+from smbfinance.tenancy import Scope, set_scope
+
+
+class AppTask(Task):  # type: ignore[misc]
+    abstract = True
+    tenant_scoped = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        flask_app: Flask = self.app.conf["flask_app"]
+        with flask_app.app_context():
+            try:
+                if self.tenant_scoped:
+                    kwargs["tenant_id"] = self._scope(kwargs.get("tenant_id"))
+                return self.run(*args, **kwargs)
+            finally:
+                db.session.remove()
+                clear_log_context()
+
+    def _scope(self, raw: object) -> uuid.UUID:
+        if raw is None:
+            raise TypeError(f"{self.name} is tenant-scoped: call it with tenant_id=<uuid>")
+        tenant_id = uuid.UUID(str(raw))
+        set_scope(db.session, Scope(tenant_id=tenant_id))
+        bind_log_context(tenant_id=tenant_id)
+        return tenant_id
+
+
+def init_celery(app: Flask, celery: Celery) -> Celery:
+    celery.Task = AppTask
+    celery.conf.update(
+        flask_app=app,
+        broker_url=app.config.get("REDIS_URL") or "memory://",
+        result_backend=None,
+        task_ignore_result=True,
+        # A task is acknowledged only when done, and redelivered if its worker dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        broker_connection_retry_on_startup=True,
+        task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
+        beat_schedule={
+            "scheduler-tick": {
+                "task": "smbfinance.scheduler.tick",
+                "schedule": app.config.get("SCHEDULER_TICK_SECONDS", 60.0),
+                # A tick that waited longer than a period is pointless: the next one is due.
+                "options": {"expires": 55},
+            },
+        },
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    import smbfinance.scheduler.tasks  # noqa: F401  - registers the tasks
+
+    return celery

@@ -1,0 +1,130 @@
+"""Test infrastructure: a real PostgreSQL and Redis (TEST_DATABASE_URL / TEST_REDIS_URL,
+or embedded servers under .data/test/), a fresh database migrated by the owner role, and
+an app that connects as the application role.
+
+Each test runs inside a transaction that is rolled back; the app's session joins it with
+savepoints, so requests made through the test client are rolled back too.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from smbfinance.devstack.prepare import Infrastructure, migrate, provide
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DB = "smbfinance_test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: scenario tests that start processes (still run in CI)")
+
+
+@pytest.fixture(scope="session")
+def infrastructure() -> Iterator[Infrastructure]:
+    infra = provide(
+        data_dir=ROOT / ".data" / "test",
+        database=TEST_DB,
+        database_url=None,
+        migration_url=None,
+        admin_url=os.environ.get("TEST_DATABASE_URL"),
+        redis_url=os.environ.get("TEST_REDIS_URL"),
+        recreate=True,
+        say=lambda _msg: None,
+    )
+    migrate(env_name="testing", infrastructure=infra, say=lambda _msg: None)
+    yield infra
+    infra.stop()
+
+
+def make_app(infra: Infrastructure, **overrides: Any) -> Flask:
+    from config import normalise_database_url
+    from smbfinance import create_app
+
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(infra.database_url),
+        "MIGRATION_DATABASE_URL": normalise_database_url(infra.migration_url),
+        "REDIS_URL": infra.redis_url,
+        "RATELIMIT_STORAGE_URI": infra.redis_url,
+    }
+    settings.update(overrides)
+    return create_app("testing", overrides=settings)
+
+
+@pytest.fixture(scope="session")
+def app(infrastructure: Infrastructure) -> Flask:
+    return make_app(infrastructure)
+
+
+@pytest.fixture()
+def db_session(app: Flask) -> Iterator[Any]:
+    """The app's scoped session, bound to one connection whose transaction is rolled back."""
+    from smbfinance.extensions import db
+
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint",
+             "expire_on_commit": False}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture()
+def client(app: Flask, db_session: Any) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class TenantFixture:
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def register_tenant(client: FlaskClient, name: str) -> TenantFixture:
+    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery"
+    response = client.post("/api/v1/auth/register", json={
+        "company_name": name, "email": email, "password": password})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    return TenantFixture(
+        tenant_id=uuid.UUID(body["tenant"]["id"]), user_id=uuid.UUID(body["user"]["id"]),
+        email=email, password=password, access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+    )
+
+
+@pytest.fixture()
+def tenant_a(client: FlaskClient) -> TenantFixture:
+    return register_tenant(client, "Alpha Bakery")
+
+
+@pytest.fixture()
+def tenant_b(client: FlaskClient) -> TenantFixture:
+    return register_tenant(client, "Beta Brewery")
