@@ -118,10 +118,13 @@ def login(
     now = now or utcnow()
     with public_scope(session):
         user = _find_user(session, _normalise_email(email))
+        # Plain values: a rollback expires ORM objects, and a reload would open a new
+        # transaction in whatever scope comes next.
+        user_id, password_hash = (user.id, user.password_hash) if user else (None, None)
         session.rollback()
-    if not passwords.verify_password(user.password_hash if user else None, password) or not user:
+    if not passwords.verify_password(password_hash, password) or user_id is None:
         raise Unauthenticated(INVALID_CREDENTIALS)
-    choices = _tenants_of(session, user.id)
+    choices = _tenants_of(session, user_id)
     if tenant_id is None:
         if len(choices) > 1:
             raise Conflict(
@@ -134,7 +137,7 @@ def login(
     elif tenant_id not in {c.tenant_id for c in choices}:
         # Same answer as a wrong password: do not confirm which tenants exist.
         raise Unauthenticated(INVALID_CREDENTIALS)
-    return _sign_in(session, settings=settings, user_id=user.id, tenant_id=tenant_id, now=now,
+    return _sign_in(session, settings=settings, user_id=user_id, tenant_id=tenant_id, now=now,
                     password=password)
 
 

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smbfinance.devstack.database import DatabaseUrls, bootstrap
-from smbfinance.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from smbfinance.devstack.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    start_postgres,
+    start_redis,
+)
 
 Say = Callable[[str], None]
 
@@ -51,6 +56,10 @@ def provide(
     postgres = None
     embedded_redis = None
     urls = None
+    if database_url:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(database_url).database or database
     if database_url and not admin_url:
         if not migration_url:
             raise SystemExit(

@@ -1,0 +1,106 @@
+"""The `smbfinance` command: run the stack, prepare databases, seed demo data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@click.group(help="SMB Finance OS command line.")
+def main() -> None:
+    pass
+
+
+@main.command(help="Start everything for development: databases, API, worker, scheduler.")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")),
+              show_default="5000 or $PORT")
+def dev(port: int) -> None:
+    from smbfinance.devstack.supervisor import run_dev
+
+    sys.exit(run_dev(root=ROOT, port=port))
+
+
+@main.group(help="Database roles and migrations.")
+def db() -> None:
+    pass
+
+
+@db.command(help="Create the owner and application roles and the database (idempotent).")
+@click.option("--admin-url", envvar="DATABASE_ADMIN_URL", required=True,
+              help="A superuser connection URL ($DATABASE_ADMIN_URL).")
+@click.option("--database", default=None,
+              help="Database name (default: the one in $DATABASE_URL, else smbfinance).")
+def bootstrap(admin_url: str, database: str | None) -> None:
+    from sqlalchemy.engine import make_url
+
+    from smbfinance.devstack.database import bootstrap as run_bootstrap
+
+    if database is None:
+        url = os.environ.get("DATABASE_URL")
+        database = make_url(url).database if url else "smbfinance"
+    urls = run_bootstrap(
+        admin_url=admin_url, database=database or "smbfinance",
+        owner_role=os.environ.get("DB_OWNER_ROLE", "smbfinance_owner"),
+        app_role=os.environ.get("DB_APP_ROLE", "smbfinance_app"),
+        owner_password=os.environ.get("DB_OWNER_PASSWORD"),
+        app_password=os.environ.get("DB_APP_PASSWORD"),
+    )
+    click.echo(f"✓ database {database!r} ready; application role URL: "
+               f"{make_url(urls.app).render_as_string(hide_password=True)}")
+
+
+@db.command(help="Apply migrations as the owner role ($MIGRATION_DATABASE_URL).")
+def upgrade() -> None:
+    from flask_migrate import upgrade as run_upgrade
+
+    from smbfinance import create_app
+    from smbfinance.platform import MIGRATIONS_DIR
+
+    app = create_app()
+    with app.app_context():
+        click.echo("• applying migrations …")
+        run_upgrade(directory=str(MIGRATIONS_DIR))
+    click.echo("✓ migrations at head")
+
+
+@main.command("seed-demo", help="Create the demo company and login (idempotent).")
+def seed_demo() -> None:
+    from smbfinance import create_app
+    from smbfinance.devstack.seed import seed_demo as run_seed
+    from smbfinance.extensions import db as database
+    from smbfinance.web.auth import token_settings
+
+    app = create_app()
+    with app.app_context():
+        login = run_seed(session=database.session, settings=token_settings(app))
+    state = "created" if login.created else "already present"
+    click.echo(f"✓ demo company {state}: {login.email} / {login.password}")
+
+
+@main.command(help="Serve the API with gunicorn.")
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
+@click.option("--workers", type=int, default=2)
+def serve(port: int, workers: int) -> None:
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{port}",  # noqa: S606, S104
+                               "--workers", str(workers), "--access-logfile", "-", "wsgi:app"])
+
+
+@main.command(help="Run a Celery worker.")
+def worker() -> None:
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "celery_worker.celery",  # noqa: S606
+                               "worker", "--loglevel=INFO"])
+
+
+@main.command(help="Run the Celery beat scheduler (one per deployment).")
+def beat() -> None:
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "celery_worker.celery",  # noqa: S606
+                               "beat", "--loglevel=INFO"])
+
+
+if __name__ == "__main__":
+    main()
