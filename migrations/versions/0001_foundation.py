@@ -10,7 +10,6 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 from smbfinance.migration_tools import enable_tenant_rls, grant_app, revoke_app
-
 from smbfinance.tenancy import TENANT_DEFAULT
 
 revision = "0001_foundation"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, Response
-from strawberry.flask.views import GraphQLView
-
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
+from strawberry.flask.views import GraphQLView
 
 from smbfinance.errors import DomainError, Unauthenticated
 from smbfinance.extensions import db
