@@ -86,7 +86,7 @@ def seed_demo() -> None:
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 @click.option("--workers", type=int, default=2)
 def serve(port: int, workers: int) -> None:
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{port}",  # noqa: S606, S104
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{port}",  # noqa: S606
                                "--workers", str(workers), "--access-logfile", "-", "wsgi:app"])
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smbfinance.auth import passwords, tenant_settings, tokens
@@ -95,7 +96,12 @@ def register(
         user = User(email=email, password_hash=passwords.hash_password(password),
                     full_name=full_name)
         session.add_all([tenant, user])
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:
+            # Two sign-ups with one email at the same moment: the unique index decides.
+            raise Conflict("an account with this email already exists: sign in instead",
+                           extra={"field": "email"}) from None
         session.add(Membership(user_id=user.id, role=Role.OWNER.value))
         session.flush()
         pair = _start_family(session, settings=settings, user_id=user.id,

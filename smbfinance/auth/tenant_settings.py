@@ -57,7 +57,8 @@ def _validate(values: dict[str, Any], errors: ErrorList) -> None:
     numbers = [thresholds.get(name) for name in names]
     for name, number in zip(names, numbers, strict=True):
         if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number <= 3650:
-            errors.add(f"settings.urgency_thresholds.{name}", "must be a whole number of days, 0-3650")
+            errors.add(f"settings.urgency_thresholds.{name}",
+                       "must be a whole number of days, 0-3650")
     if not errors.errors and not numbers[0] < numbers[1] < numbers[2]:
         errors.add(
             "settings.urgency_thresholds",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 
 from config import normalise_database_url
 
@@ -30,7 +30,9 @@ def _ident(name: str) -> str:
 
 
 def derive_url(admin_url: str, *, user: str, password: str | None, database: str) -> str:
-    url: URL = make_url(normalise_database_url(admin_url)).set(username=user, password=password, database=database)
+    url: URL = make_url(normalise_database_url(admin_url)).set(
+        username=user, password=password, database=database
+    )
     return url.render_as_string(hide_password=False)
 
 
@@ -90,7 +92,7 @@ def bootstrap(
     )
 
 
-def _ensure_role(conn, name: str, password: str | None, attributes: str) -> None:  # type: ignore[no-untyped-def]
+def _ensure_role(conn: Connection, name: str, password: str | None, attributes: str) -> None:
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name}).scalar()
     verb = "ALTER" if exists else "CREATE"
     conn.execute(text(f"{verb} ROLE {name} WITH {attributes}"))

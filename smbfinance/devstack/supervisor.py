@@ -37,7 +37,7 @@ def dev_secret(data_dir: Path) -> str:
 
 
 def run_dev(*, root: Path, port: int, host: str = "127.0.0.1") -> int:
-    data_dir = root / ".data" / "dev"
+    data_dir = Path(os.environ.get("SMBFINANCE_DATA_DIR", root / ".data" / "dev"))
     say("SMB Finance OS — starting the development stack (Ctrl-C stops everything)")
     infra = provide(
         data_dir=data_dir, database=DEV_DATABASE,
