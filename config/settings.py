@@ -83,6 +83,10 @@ class BaseConfig:
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "5 per minute"
     REGISTER_RATE_LIMIT_PER_IP = "10 per minute"
 
+    # How many reverse proxies sit in front of the app (X-Forwarded-For hops to trust);
+    # per-IP rate limits see the real client only when this is right.
+    TRUSTED_PROXIES = 0
+
     LOG_LEVEL = "INFO"
     LOG_JSON = True
 
@@ -103,6 +107,8 @@ class BaseConfig:
                 values[key] = env[key]
         if env.get("CORS_ORIGINS"):
             values["CORS_ORIGINS"] = _env_list(env["CORS_ORIGINS"])
+        if env.get("TRUSTED_PROXIES"):
+            values["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
         if env.get("MAX_CONTENT_LENGTH"):
             values["MAX_CONTENT_LENGTH"] = int(env["MAX_CONTENT_LENGTH"])
         if env.get("LOG_JSON"):

@@ -31,6 +31,11 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
             "or export DATABASE_URL for the application role."
         )
     configure_logging(level=app.config["LOG_LEVEL"], json_lines=app.config["LOG_JSON"])
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
@@ -62,9 +67,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
 def _register_blueprints(api: Any) -> None:
     from smbfinance.auth.rest import blp as auth_blp
+    from smbfinance.contacts.rest import blp as contacts_blp
     from smbfinance.health.rest import blp as health_blp
+    from smbfinance.invoices.rest import blp as invoices_blp
+    from smbfinance.rates.rest import blp as rates_blp
 
-    for blueprint in (auth_blp, health_blp):
+    for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, health_blp):
         api.register_blueprint(blueprint)
 
 

@@ -21,6 +21,10 @@ def bind_log_context(**values: Any) -> None:
     _context.set(current)
 
 
+def log_context() -> dict[str, Any]:
+    return dict(_context.get() or {})
+
+
 def clear_log_context() -> None:
     _context.set({})
 

@@ -49,13 +49,15 @@ def provide(
     redis_url: str | None,
     recreate: bool = False,
     say: Say = print,
-    owner_role: str = "smbfinance_owner",
-    app_role: str = "smbfinance_app",
+    owner_role: str | None = None,
+    app_role: str | None = None,
 ) -> Infrastructure:
     """Use the given URLs, or start embedded servers under `data_dir` for what is missing."""
     postgres = None
     embedded_redis = None
     urls = None
+    owner_role = owner_role or os.environ.get("DB_OWNER_ROLE", "smbfinance_owner")
+    app_role = app_role or os.environ.get("DB_APP_ROLE", "smbfinance_app")
     if database_url:
         from sqlalchemy.engine import make_url
 

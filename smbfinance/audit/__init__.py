@@ -1,0 +1,1 @@
+"""Who changed what, when: an entry for every change to financial data."""

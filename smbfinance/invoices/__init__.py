@@ -1,0 +1,1 @@
+"""Invoices sent (receivables) and received (payables)."""

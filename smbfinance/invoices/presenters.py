@@ -1,0 +1,104 @@
+"""The API representation of invoices, shared by REST (encoded with orjson) and tests.
+Pure: plain dicts from rows or views; money as {"amount": "123.45", "currency": "EUR"}."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from smbfinance.invoices import ogm
+from smbfinance.money import round_half_up
+
+
+RATE_PLACES = Decimal("1e-10")
+
+
+def money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amount": str(round_half_up(amount, currency)), "currency": currency}
+
+
+def reference(value: str | None, structured: bool) -> str | None:
+    return ogm.format_ogm(value) if value and structured else value
+
+
+def summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One list row (from queries.list_rows) as the API shows it."""
+    currency = row["currency"]
+    return {
+        "id": str(row["id"]),
+        "object": "invoice",
+        "direction": row["direction"],
+        "kind": row["kind"],
+        "number": row["number"],
+        "status": row["status"],
+        "overdue": bool(row["overdue"]),
+        "urgency": row["urgency"],
+        "urgency_source": None if row["urgency"] is None
+        else ("manual" if row["manual_urgency"] is not None else "computed"),
+        "contact": {"id": str(row["contact_id"]), "name": row["contact_name"]},
+        "issue_date": row["issue_date"].isoformat(),
+        "due_date": row["due_date"].isoformat(),
+        "currency": currency,
+        "payment_reference": reference(row["payment_reference"],
+                                       row["payment_reference_structured"]),
+        "net_total": money(row["net_total"], currency),
+        "vat_total": money(row["vat_total"], currency),
+        "gross_total": money(row["gross_total"], currency),
+        "amount_paid": money(row["amount_paid"], currency),
+        "amount_credited": money(row["amount_credited"], currency),
+        "outstanding": money(row["outstanding"], currency),
+        "gross_total_base": money(row["gross_total_base"], row["base_currency"]),
+        "exchange_rate": str(Decimal(row["exchange_rate"]).quantize(RATE_PLACES)),
+        "version": row["version"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
+
+
+def detail(view: Any) -> dict[str, Any]:
+    """A full invoice (service.InvoiceView) with lines and adjustments."""
+    invoice = view.invoice
+    currency = invoice.currency
+    row = {column: getattr(invoice, column) for column in (
+        "id", "direction", "kind", "number", "status", "contact_id", "issue_date", "due_date",
+        "currency", "payment_reference", "payment_reference_structured", "net_total",
+        "vat_total", "gross_total", "amount_paid", "amount_credited", "outstanding",
+        "base_currency", "gross_total_base", "exchange_rate", "manual_urgency", "version",
+        "created_at", "updated_at")}
+    row.update(contact_name=view.contact_name, overdue=view.overdue,
+               urgency=int(view.urgency) if view.urgency is not None else None)
+    body = summary(row)
+    body.update({
+        "contact_id": str(invoice.contact_id),
+        "corrects_invoice_id": str(invoice.corrects_invoice_id)
+        if invoice.corrects_invoice_id else None,
+        "payment_iban": invoice.payment_iban,
+        "payment_bic": invoice.payment_bic,
+        "exchange_rate_date": invoice.exchange_rate_date.isoformat()
+        if invoice.exchange_rate_date else None,
+        "notes": invoice.notes,
+        "source": invoice.source,
+        "external_ids": invoice.external_ids,
+        "opened_at": _iso(invoice.opened_at),
+        "paid_at": _iso(invoice.paid_at),
+        "cancelled_at": _iso(invoice.cancelled_at),
+        "lines": [{
+            "position": line.position, "description": line.description,
+            "quantity": str(line.quantity.normalize()), "unit_code": line.unit_code,
+            "unit_price": str(line.unit_price.normalize()),
+            "vat_rate": str(line.vat_rate.normalize()), "vat_category": line.vat_category,
+            "allowance": money(line.allowance, currency), "charge": money(line.charge, currency),
+            "net_amount": money(line.net_amount, currency),
+        } for line in invoice.lines],
+        "adjustments": [{
+            "is_charge": item.is_charge, "amount": money(item.amount, currency),
+            "vat_rate": str(item.vat_rate.normalize()), "vat_category": item.vat_category,
+            "reason": item.reason,
+        } for item in invoice.adjustments],
+    })
+    return body
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
