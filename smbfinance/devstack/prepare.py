@@ -48,6 +48,7 @@ def provide(
     admin_url: str | None,
     redis_url: str | None,
     recreate: bool = False,
+    persist_redis: bool = True,
     say: Say = print,
     owner_role: str | None = None,
     app_role: str | None = None,
@@ -81,7 +82,7 @@ def provide(
         database_url, migration_url = urls.app, urls.owner
     if not redis_url:
         say(f"• starting embedded Redis in {data_dir / 'redis'} …")
-        embedded_redis = start_redis(data_dir / "redis")
+        embedded_redis = start_redis(data_dir / "redis", persist=persist_redis)
         redis_url = embedded_redis.url
     assert database_url and migration_url
     return Infrastructure(urls=urls, database_url=database_url, migration_url=migration_url,
