@@ -46,7 +46,7 @@ def round_half_up(amount: Decimal, currency: str) -> Decimal:
 def parse_amount(raw: object, currency: str) -> Decimal:
     """A user-supplied amount: a decimal string (or int/Decimal), finite, and with no more
     decimal places than the currency allows. Floats are refused: they are not exact."""
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, bool | float):
         raise MoneyError("send amounts as decimal strings such as \"123.45\", not numbers")
     try:
         amount = Decimal(str(raw).strip()) if isinstance(raw, str | int | Decimal) else None

@@ -39,6 +39,9 @@ def upgrade() -> None:
     # Users are global identities without RLS: the application may read, create and update
     # them (sign-up, profile) but never delete or truncate them.
     revoke_app("DELETE, TRUNCATE", "TABLE users")
+    # The company's Peppol participant id (scheme:identifier), to recognise documents
+    # addressed to it; defaults to 0208:<enterprise number> when not set.
+    op.add_column("tenants", sa.Column("peppol_id", sa.String(100)))
 
     op.create_table(
         "contacts",
@@ -60,7 +63,8 @@ def upgrade() -> None:
         *timestamps(),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_contacts"),
     )
-    op.create_index("ix_contacts_tenant_name", "contacts", ["tenant_id", sa.text("lower(name)"), "id"])
+    op.create_index("ix_contacts_tenant_name", "contacts",
+                    ["tenant_id", sa.text("lower(name)"), "id"])
     op.create_index("ix_contacts_tenant_vat", "contacts", ["tenant_id", "vat_number"])
     op.create_index("ix_contacts_tenant_enterprise", "contacts", ["tenant_id", "enterprise_number"])
     enable_tenant_rls("contacts")
@@ -147,7 +151,8 @@ def upgrade() -> None:
     op.create_index("ix_invoices_tenant_due", "invoices", ["tenant_id", "due_date", "id"])
     op.create_index("ix_invoices_tenant_issue", "invoices", ["tenant_id", "issue_date", "id"])
     op.create_index("ix_invoices_tenant_contact", "invoices", ["tenant_id", "contact_id"])
-    op.create_index("ix_invoices_tenant_status_due", "invoices", ["tenant_id", "status", "due_date"])
+    op.create_index("ix_invoices_tenant_status_due", "invoices",
+                    ["tenant_id", "status", "due_date"])
     enable_tenant_rls("invoices")
 
     op.create_table(

@@ -39,6 +39,7 @@ class TenantType:
     legal_name: str
     vat_number: str | None
     enterprise_number: str | None = strawberry.field(description="Formatted 0123.456.749")
+    peppol_id: str | None = strawberry.field(description="Peppol participant id")
     base_currency: str
     time_zone: str
     settings: JSON = strawberry.field(description="Effective settings (defaults filled in)")
@@ -51,6 +52,7 @@ class TenantType:
             id=tenant.id, legal_name=tenant.legal_name, vat_number=tenant.vat_number,
             enterprise_number=format_enterprise_number(tenant.enterprise_number)
             if tenant.enterprise_number else None,
+            peppol_id=tenant.peppol_id,
             base_currency=tenant.base_currency, time_zone=tenant.time_zone,
             settings=schemas.TenantSettingsSchema().dump(
                 tenant_settings.effective(tenant.settings)),
@@ -78,6 +80,7 @@ class TenantUpdateInput:
     legal_name: str | None = strawberry.UNSET
     vat_number: str | None = strawberry.UNSET
     enterprise_number: str | None = strawberry.UNSET
+    peppol_id: str | None = strawberry.UNSET
     base_currency: str | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET
     settings: JSON | None = strawberry.UNSET

@@ -3,6 +3,7 @@ libraries (python-stdnum, pycountry, zoneinfo)."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
@@ -29,6 +30,18 @@ def normalise_vat_number(value: str) -> str:
         compact = eu_vat.validate(value)
     except stdnum_errors.ValidationError as exc:
         raise ValueError(f"not a valid EU VAT number ({exc.message})") from None
+    return compact
+
+
+_PEPPOL_ID = re.compile(r"^(?P<scheme>\d{4}):(?P<id>[A-Za-z0-9][A-Za-z0-9.\-_:]{0,94})$")
+
+
+def normalise_peppol_id(value: str) -> str:
+    """A Peppol participant identifier: `<4-digit scheme>:<identifier>`, e.g. 0208:0123456749."""
+    compact = "".join(value.split())
+    match = _PEPPOL_ID.match(compact)
+    if match is None:
+        raise ValueError("not a Peppol participant id such as 0208:0123456749")
     return compact
 
 

@@ -47,6 +47,7 @@ class Tenant(IdMixin, TimestampMixin, Base):
     legal_name: Mapped[str] = mapped_column(String(200), nullable=False)
     vat_number: Mapped[str | None] = mapped_column(String(20))
     enterprise_number: Mapped[str | None] = mapped_column(String(10))
+    peppol_id: Mapped[str | None] = mapped_column(String(100))
     base_currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="Europe/Brussels")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)

@@ -81,6 +81,9 @@ class TenantOut(Schema):
     legal_name = fields.String(required=True)
     vat_number = fields.String(allow_none=True, metadata={"example": "BE0123456749"})
     enterprise_number = fields.String(allow_none=True, metadata={"example": "0123.456.749"})
+    peppol_id = fields.String(allow_none=True, metadata={
+        "example": "0208:0123456749",
+        "description": "Peppol participant id; default 0208:<enterprise number>"})
     base_currency = fields.String(required=True, metadata={"example": "EUR"})
     time_zone = fields.String(required=True, metadata={"example": "Europe/Brussels"})
     settings = fields.Nested(TenantSettingsSchema, required=True)
@@ -100,6 +103,7 @@ class TenantPatch(StrictSchema):
     legal_name = fields.String(validate=validate.Length(min=1, max=200))
     vat_number = fields.String(allow_none=True, validate=validate.Length(max=30))
     enterprise_number = fields.String(allow_none=True, validate=validate.Length(max=30))
+    peppol_id = fields.String(allow_none=True, validate=validate.Length(max=100))
     base_currency = fields.String(validate=validate.Length(equal=3))
     time_zone = fields.String(validate=validate.Length(max=64))
     settings = fields.Nested(TenantSettingsSchema)

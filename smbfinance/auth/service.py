@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from smbfinance.auth import passwords, tenant_settings, tokens
 from smbfinance.auth.identifiers import (
     normalise_enterprise_number,
+    normalise_peppol_id,
     normalise_vat_number,
     validate_currency,
     validate_time_zone,
@@ -313,9 +314,9 @@ def update_tenant(*, session: Session, actor: Actor, changes: dict[str, Any]) ->
             if not str(value).strip():
                 errors.add(key, "must not be blank")
             clean[key] = str(value).strip()
-        elif key in ("vat_number", "enterprise_number", "base_currency", "time_zone"):
+        elif key in _PROFILE_NORMALISERS:
             normalise = _PROFILE_NORMALISERS[key]
-            if value is None and key in ("vat_number", "enterprise_number"):
+            if value is None and key in ("vat_number", "enterprise_number", "peppol_id"):
                 clean[key] = None
                 continue
             try:
@@ -340,6 +341,7 @@ def update_tenant(*, session: Session, actor: Actor, changes: dict[str, Any]) ->
 _PROFILE_NORMALISERS = {
     "vat_number": normalise_vat_number,
     "enterprise_number": normalise_enterprise_number,
+    "peppol_id": normalise_peppol_id,
     "base_currency": validate_currency,
     "time_zone": validate_time_zone,
 }

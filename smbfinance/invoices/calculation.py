@@ -94,7 +94,8 @@ def compute_totals(
     breakdown = tuple(
         VatBreakdown(category, rate, round_half_up(taxable, currency),
                      round_half_up(taxable * rate / 100, currency))
-        for (category, rate), taxable in sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[0][1]))
+        for (category, rate), taxable in sorted(groups.items(),
+                                                key=lambda kv: (kv[0][0], -kv[0][1]))
     )
     line_total = sum(nets, ZERO)
     net = line_total - allowance_total + charge_total

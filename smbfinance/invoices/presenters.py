@@ -10,7 +10,6 @@ from typing import Any
 from smbfinance.invoices import ogm
 from smbfinance.money import round_half_up
 
-
 RATE_PLACES = Decimal("1e-10")
 
 

@@ -126,8 +126,10 @@ def _filtered(query: Select[Any], f: InvoiceFilters, today: date,
     if f.contact_id:
         query = query.where(Invoice.contact_id == f.contact_id)
     bounds = ((f.due_before, Invoice.due_date, "<"), (f.due_after, Invoice.due_date, ">="),
-              (f.issued_before, Invoice.issue_date, "<"), (f.issued_after, Invoice.issue_date, ">="),
-              (f.min_amount, Invoice.gross_total, ">="), (f.max_amount, Invoice.gross_total, "<="))
+              (f.issued_before, Invoice.issue_date, "<"),
+              (f.issued_after, Invoice.issue_date, ">="),
+              (f.min_amount, Invoice.gross_total, ">="),
+              (f.max_amount, Invoice.gross_total, "<="))
     for value, column, op in bounds:
         if value is not None:
             query = query.where(column < value if op == "<" else column >= value if op == ">="
@@ -135,14 +137,18 @@ def _filtered(query: Select[Any], f: InvoiceFilters, today: date,
     if f.currency:
         query = query.where(Invoice.currency == f.currency.upper())
     if f.q:
-        pattern = "%" + f.q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = f.q.strip()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        digits = "".join(ch for ch in text if ch.isdigit())
         query = query.where(or_(Invoice.number.ilike(pattern, escape="\\"),
                                 Contact.name.ilike(pattern, escape="\\"),
-                                Invoice.payment_reference == "".join(ch for ch in f.q if ch.isdigit())))
+                                Invoice.payment_reference == digits))
     return query
 
 
-def lines_for(session: Session, invoice_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[InvoiceLine]]:
+def lines_for(
+    session: Session, invoice_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[InvoiceLine]]:
     """Lines of many invoices in one statement (GraphQL DataLoader)."""
     result: dict[uuid.UUID, list[InvoiceLine]] = {invoice_id: [] for invoice_id in invoice_ids}
     if not invoice_ids:

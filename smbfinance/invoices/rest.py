@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from smbfinance.extensions import db
+from smbfinance.invoices import peppol_service as peppol
 from smbfinance.invoices import presenters, schemas
 from smbfinance.invoices import service as invoices
 from smbfinance.invoices.queries import InvoiceFilters
@@ -17,6 +18,7 @@ from smbfinance.web.auth import current_actor
 from smbfinance.web.etag import expected_version, with_etag
 from smbfinance.web.idempotency import idempotent
 from smbfinance.web.responses import json_response, list_body
+from smbfinance.web.uploads import FileUpload, uploaded_bytes
 
 blp = Blueprint("invoices", __name__, url_prefix="/api/v1/invoices",
                 description="Receivables (sent) and payables (received).")
@@ -128,3 +130,36 @@ class UrgencyView(MethodView):
         """Set a manual urgency (1-5) or clear it (null) to return to the computed one."""
         return _one(invoices.set_urgency(session=db.session, actor=current_actor(),
                                          invoice_id=invoice_id, urgency=body["urgency"]))
+
+
+@blp.route("/import")
+class ImportDocument(MethodView):
+    accepted_media_types = ("multipart/form-data",)
+
+    @blp.arguments(FileUpload, location="files")
+    @blp.response(201, schemas.ImportResult)
+    @blp.alt_response(200, schema=schemas.ImportResult,
+                      description="The same document was imported before: nothing new")
+    @blp.alt_response(422, description="Not UBL, malformed, totals that do not add up, or "
+                                       "addressed to another company")
+    @blp.doc(security=BEARER)
+    @idempotent
+    def post(self, files: dict[str, Any]) -> Any:
+        """Import a Peppol BIS 3.0 / UBL 2.1 invoice or credit note (multipart `file`)."""
+        outcome = peppol.import_document(session=db.session, actor=current_actor(),
+                                         data=uploaded_bytes(files))
+        body = {"invoice": presenters.detail(outcome.view), "created": outcome.created}
+        return body, 201 if outcome.created else 200
+
+
+@blp.route("/<uuid:invoice_id>/ubl")
+class ExportDocument(MethodView):
+    @blp.response(200, content_type="application/xml",
+                  description="A Peppol BIS Billing 3.0 document")
+    @blp.doc(security=BEARER)
+    def get(self, invoice_id: UUID) -> Response:
+        """The invoice as a Peppol BIS Billing 3.0 UBL document."""
+        document = peppol.export_document(session=db.session, actor=current_actor(),
+                                          invoice_id=invoice_id)
+        return Response(document, mimetype="application/xml", headers={
+            "Content-Disposition": f'attachment; filename="{invoice_id}.xml"'})

@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smbfinance.audit import service as audit
@@ -45,7 +45,9 @@ class TenantContext:
     thresholds: dict[str, Any]
 
 
-def tenant_context(session: Session, tenant_id: uuid.UUID, now: datetime | None = None) -> TenantContext:
+def tenant_context(
+    session: Session, tenant_id: uuid.UUID, now: datetime | None = None
+) -> TenantContext:
     """What invoice rules need from the tenant: base currency, today in its time zone,
     urgency thresholds."""
     tenant = session.get(Tenant, tenant_id)
@@ -165,7 +167,9 @@ def _apply_conversion(session: Session, invoice: Invoice) -> None:
     invoice.exchange_rate_date = conversion.rate_date
 
 
-def _payment_reference(raw: str | None, direction: str, errors: ErrorList) -> tuple[str | None, bool]:
+def _payment_reference(
+    raw: str | None, direction: str, errors: ErrorList
+) -> tuple[str | None, bool]:
     """A structured communication (+++…+++ or 12 digits) is validated and stored as 12 digits;
     other text is kept as a free reference. Invalid check digits are an error, not free text."""
     if raw is None or not str(raw).strip():
@@ -212,7 +216,8 @@ def _next_number(session: Session, issue_date: date) -> str:
         select(func.max(Invoice.number)).where(Invoice.direction == "receivable",
                                                Invoice.number.like(prefix + "%"))
     ).scalar_one_or_none()
-    sequence = int(last.removeprefix(prefix)) + 1 if last and last.removeprefix(prefix).isdigit() else 1
+    tail = last.removeprefix(prefix) if last else ""
+    sequence = int(tail) + 1 if tail.isdigit() else 1
     return f"{prefix}{sequence:05d}"
 
 
@@ -345,7 +350,8 @@ def _build(session: Session, data: dict[str, Any], context: TenantContext) -> In
     )
     invoice.lines = lines
     invoice.adjustments = adjustments
-    if direction == "receivable" and kind == "invoice" and reference is None:
+    if (direction == "receivable" and kind == "invoice" and reference is None
+            and data.get("generate_reference", True)):
         invoice.payment_reference, invoice.payment_reference_structured = _new_ogm(session), True
     _apply_totals(invoice)
     _apply_conversion(session, invoice)
@@ -612,6 +618,21 @@ def delete_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
         session.flush()
         audit.record(session, actor=actor, action="invoice.deleted", entity_type="invoice",
                      entity_id=invoice.id, before=before)
+
+
+def view_of(session: Session, actor: Actor, invoice: Invoice) -> InvoiceView:
+    """The view of an invoice already loaded in the caller's transaction (imports)."""
+    return _view(session, actor, invoice)
+
+
+def load_invoice(session: Session, invoice_id: uuid.UUID) -> Invoice:
+    """Load for a caller that runs its own transaction; NotFound like any other read."""
+    return _get(session, invoice_id)
+
+
+def settle(invoice: Invoice) -> None:
+    """Recompute outstanding and status after a payment or credit was added."""
+    _settle(invoice)
 
 
 def urgency_of(invoice: Invoice, context: TenantContext) -> rules.Urgency | None:

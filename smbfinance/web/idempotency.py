@@ -93,8 +93,9 @@ def idempotent(view: F) -> F:
             session.execute(_RELEASE, {"key": key})
         else:
             headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
-            session.execute(_COMPLETE, {"key": key, "status": response.status_code,
-                                        "body": response.get_data(), "headers": json.dumps(headers)})
+            session.execute(_COMPLETE, {
+                "key": key, "status": response.status_code, "body": response.get_data(),
+                "headers": json.dumps(headers)})
         session.commit()
         return response
 
