@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,6 +81,40 @@ def seed_demo() -> None:
         login = run_seed(session=database.session, settings=token_settings(app))
     state = "created" if login.created else "already present"
     click.echo(f"✓ demo company {state}: {login.email} / {login.password}")
+
+
+@main.group(help="Exchange rates.")
+def rates() -> None:
+    pass
+
+
+@rates.command("import", help="Import an ECB euro reference rates file (CSV or XML) for a tenant.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", "tenant_id", required=True, type=click.UUID,
+              help="The tenant whose conversions use these rates.")
+def rates_import(path: Path, tenant_id: Any) -> None:
+    from smbfinance import create_app
+    from smbfinance.auth.models import Role, Tenant
+    from smbfinance.auth.permissions import Actor
+    from smbfinance.errors import DomainError
+    from smbfinance.extensions import db as database
+    from smbfinance.rates import service as rates_service
+    from smbfinance.tenancy import tenant_scope
+
+    app = create_app()
+    actor = Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+    with app.app_context(), tenant_scope(database.session, tenant_id):
+        if database.session.get(Tenant, tenant_id) is None:
+            raise click.ClickException(f"no tenant {tenant_id}: see GET /api/v1/me for yours")
+        database.session.rollback()
+        click.echo(f"• reading {path} ({path.stat().st_size:,} bytes) …")
+        try:
+            result = rates_service.import_rates(session=database.session, actor=actor,
+                                                data=path.read_bytes())
+        except DomainError as error:
+            raise click.ClickException(f"{error.detail} — nothing was imported") from None
+    click.echo(f"✓ {result.rates} rates over {result.days} days "
+               f"({result.first_day} … {result.last_day})")
 
 
 @main.command(help="Serve the API with gunicorn.")

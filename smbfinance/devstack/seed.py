@@ -11,7 +11,9 @@ from smbfinance.auth import service as auth
 from smbfinance.auth import tokens
 from smbfinance.auth.models import Role, User
 from smbfinance.auth.permissions import Actor
-from smbfinance.tenancy import public_scope
+from smbfinance.devstack.demo_data import create_demo_invoices
+from smbfinance.invoices import service as invoices
+from smbfinance.tenancy import public_scope, tenant_scope
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,6 @@ def seed_demo(*, session: Session, settings: tokens.TokenSettings) -> DemoLogin:
     signed_in = auth.register(session=session, settings=settings, company_name=DEMO_COMPANY,
                               email=DEMO_EMAIL, password=DEMO_PASSWORD, full_name="Demo Owner")
     owner = Actor(user_id=signed_in.user.id, tenant_id=signed_in.tenant.id, role=Role.OWNER)
-    from smbfinance.tenancy import tenant_scope
-
     with tenant_scope(session, owner.tenant_id):
         auth.update_tenant(session=session, actor=owner, changes={
             "vat_number": "BE0123456749", "enterprise_number": "0123.456.749",
@@ -46,4 +46,7 @@ def seed_demo(*, session: Session, settings: tokens.TokenSettings) -> DemoLogin:
         })
         auth.add_member(session=session, actor=owner, email="accountant@smbfinance.local",
                         role=Role.ACCOUNTANT, password=DEMO_PASSWORD, full_name="Demo Accountant")
+        context = invoices.tenant_context(session, owner.tenant_id)
+        session.rollback()
+        create_demo_invoices(session=session, actor=owner, today=context.today)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
