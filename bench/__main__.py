@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bench import rls_overhead
+from bench import invoice_list, rls_overhead
 
 
 def main() -> None:
     rls_overhead.main()
+    invoice_list.main()
 
 
 if __name__ == "__main__":

@@ -270,12 +270,14 @@ def authenticate(
     now: datetime | None = None,
 ) -> Actor:
     """Turn verified access-token claims into an Actor: the membership must still exist
-    and the sign-in must not be revoked. One indexed query, inside the tenant's scope."""
+    and the sign-in must not be revoked. One indexed query, inside the tenant's scope.
+
+    When the session is already scoped to this tenant (a request), the transaction stays
+    open for the request's own work: one BEGIN and one set_config per request, not two."""
     with tenant_scope(session, tenant_id):
         role = session.execute(
             _AUTHENTICATE, {"user_id": user_id, "family_id": family_id, "now": now or utcnow()}
         ).scalar_one_or_none()
-        session.rollback()
     if role is None:
         raise Unauthenticated("this token is no longer valid: sign in again")
     return Actor(user_id=user_id, tenant_id=tenant_id, role=Role(role), family_id=family_id)

@@ -8,13 +8,22 @@ from decimal import Decimal
 from typing import Any
 
 from smbfinance.invoices import ogm
-from smbfinance.money import round_half_up
+from smbfinance.money import minor_units, round_half_up
 
 RATE_PLACES = Decimal("1e-10")
 
 
 def money(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": str(round_half_up(amount, currency)), "currency": currency}
+
+
+def _stored_money(amount: Decimal, currency: str) -> dict[str, str]:
+    """A NUMERIC(18, 2) value read from the database: already exact to the cent, so for
+    two-decimal currencies its text is the answer (list pages format thousands of these)."""
+    text = str(amount)
+    if len(text) > 3 and text[-3] == "." and minor_units(currency) == 2:
+        return {"amount": text, "currency": currency}
+    return money(amount, currency)
 
 
 def reference(value: str | None, structured: bool) -> str | None:
@@ -41,13 +50,13 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
         "currency": currency,
         "payment_reference": reference(row["payment_reference"],
                                        row["payment_reference_structured"]),
-        "net_total": money(row["net_total"], currency),
-        "vat_total": money(row["vat_total"], currency),
-        "gross_total": money(row["gross_total"], currency),
-        "amount_paid": money(row["amount_paid"], currency),
-        "amount_credited": money(row["amount_credited"], currency),
-        "outstanding": money(row["outstanding"], currency),
-        "gross_total_base": money(row["gross_total_base"], row["base_currency"]),
+        "net_total": _stored_money(row["net_total"], currency),
+        "vat_total": _stored_money(row["vat_total"], currency),
+        "gross_total": _stored_money(row["gross_total"], currency),
+        "amount_paid": _stored_money(row["amount_paid"], currency),
+        "amount_credited": _stored_money(row["amount_credited"], currency),
+        "outstanding": _stored_money(row["outstanding"], currency),
+        "gross_total_base": _stored_money(row["gross_total_base"], row["base_currency"]),
         "exchange_rate": str(Decimal(row["exchange_rate"]).quantize(RATE_PLACES)),
         "version": row["version"],
         "created_at": row["created_at"].isoformat(),

@@ -30,9 +30,13 @@ from smbfinance.contacts.models import Contact
 from smbfinance.errors import Invalid, NotFound
 from smbfinance.invoices.models import Invoice, InvoiceLine
 
+# Core table columns, not ORM attributes: list reads skip the ORM execution layer.
+I = Invoice.__table__.c
+C = Contact.__table__.c
+
 SORTS = {
-    "created_at": Invoice.created_at, "issue_date": Invoice.issue_date,
-    "due_date": Invoice.due_date, "gross_total": Invoice.gross_total, "number": Invoice.number,
+    "created_at": I.created_at, "issue_date": I.issue_date,
+    "due_date": I.due_date, "gross_total": I.gross_total, "number": I.number,
 }
 STATUSES = ("draft", "open", "partially_paid", "paid", "cancelled", "overdue")
 
@@ -55,31 +59,32 @@ class InvoiceFilters:
 
 
 def urgency_expression(today: date, thresholds: dict[str, Any]) -> ColumnElement[Any]:
-    unsettled = Invoice.status.in_(("open", "partially_paid"))
+    unsettled = I.status.in_(("open", "partially_paid"))
     return case(
-        (Invoice.status.in_(("paid", "cancelled")), null()),
-        (Invoice.manual_urgency.is_not(None), Invoice.manual_urgency),
+        (I.status.in_(("paid", "cancelled")), null()),
+        (I.manual_urgency.is_not(None), I.manual_urgency),
         (~unsettled, null()),
-        (Invoice.due_date < today, literal(1)),
-        (Invoice.due_date <= today + timedelta(days=int(thresholds["critical_days"])), literal(2)),
-        (Invoice.due_date <= today + timedelta(days=int(thresholds["high_days"])), literal(3)),
-        (Invoice.due_date <= today + timedelta(days=int(thresholds["medium_days"])), literal(4)),
+        (I.due_date < today, literal(1)),
+        (I.due_date <= today + timedelta(days=int(thresholds["critical_days"])), literal(2)),
+        (I.due_date <= today + timedelta(days=int(thresholds["high_days"])), literal(3)),
+        (I.due_date <= today + timedelta(days=int(thresholds["medium_days"])), literal(4)),
         else_=literal(5),
     )
 
 
 def overdue_expression(today: date) -> ColumnElement[bool]:
-    return and_(Invoice.status.in_(("open", "partially_paid")), Invoice.due_date < today)
+    return and_(I.status.in_(("open", "partially_paid")), I.due_date < today)
 
 
 LIST_COLUMNS = (
-    Invoice.id, Invoice.direction, Invoice.kind, Invoice.number, Invoice.status,
-    Invoice.contact_id, Contact.name.label("contact_name"), Invoice.issue_date,
-    Invoice.due_date, Invoice.currency, Invoice.payment_reference,
-    Invoice.payment_reference_structured, Invoice.net_total, Invoice.vat_total,
-    Invoice.gross_total, Invoice.amount_paid, Invoice.amount_credited, Invoice.outstanding,
-    Invoice.base_currency, Invoice.gross_total_base, Invoice.exchange_rate,
-    Invoice.manual_urgency, Invoice.version, Invoice.created_at, Invoice.updated_at,
+    I.id, I.direction, I.kind, I.number, I.status,
+    I.contact_id, C.name.label("contact_name"), I.issue_date,
+    I.due_date, I.currency, I.payment_reference,
+    I.payment_reference_structured, I.net_total, I.vat_total,
+    I.gross_total, I.amount_paid, I.amount_credited, I.outstanding,
+    I.base_currency, I.gross_total_base, I.exchange_rate,
+    I.manual_urgency, I.version, I.notes, I.created_at,
+    I.updated_at,
 )
 
 
@@ -91,19 +96,19 @@ def list_rows(
     overdue = overdue_expression(today).label("overdue")
     query: Select[Any] = (
         select(*LIST_COLUMNS, urgency, overdue)
-        .join(Contact, and_(Contact.tenant_id == Invoice.tenant_id,
-                            Contact.id == Invoice.contact_id))
-        .where(Invoice.deleted_at.is_(None))
+        .join(Contact, and_(C.tenant_id == I.tenant_id,
+                            C.id == I.contact_id))
+        .where(I.deleted_at.is_(None))
     )
     query = _filtered(query, filters, today, thresholds)
     descending = filters.sort.startswith("-")
     key = SORTS.get(filters.sort.lstrip("-"))
     if key is None:
         raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
-    order = (key, Invoice.id)
+    order = (key, I.id)
     if starting_after is not None:
-        anchor = session.execute(select(key, Invoice.id).where(
-            Invoice.id == starting_after, Invoice.deleted_at.is_(None))).one_or_none()
+        anchor = session.execute(select(key, I.id).where(
+            I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
         if anchor is None:
             raise NotFound(f"starting_after: no invoice {starting_after}")
         position = tuple_(*order)
@@ -116,33 +121,33 @@ def list_rows(
 def _filtered(query: Select[Any], f: InvoiceFilters, today: date,
               thresholds: dict[str, Any]) -> Select[Any]:
     if f.direction:
-        query = query.where(Invoice.direction == f.direction)
+        query = query.where(I.direction == f.direction)
     if f.status == "overdue":
         query = query.where(overdue_expression(today))
     elif f.status:
-        query = query.where(Invoice.status == f.status)
+        query = query.where(I.status == f.status)
     if f.urgency is not None:
         query = query.where(urgency_expression(today, thresholds) == f.urgency)
     if f.contact_id:
-        query = query.where(Invoice.contact_id == f.contact_id)
-    bounds = ((f.due_before, Invoice.due_date, "<"), (f.due_after, Invoice.due_date, ">="),
-              (f.issued_before, Invoice.issue_date, "<"),
-              (f.issued_after, Invoice.issue_date, ">="),
-              (f.min_amount, Invoice.gross_total, ">="),
-              (f.max_amount, Invoice.gross_total, "<="))
+        query = query.where(I.contact_id == f.contact_id)
+    bounds = ((f.due_before, I.due_date, "<"), (f.due_after, I.due_date, ">="),
+              (f.issued_before, I.issue_date, "<"),
+              (f.issued_after, I.issue_date, ">="),
+              (f.min_amount, I.gross_total, ">="),
+              (f.max_amount, I.gross_total, "<="))
     for value, column, op in bounds:
         if value is not None:
             query = query.where(column < value if op == "<" else column >= value if op == ">="
                                 else column <= value)
     if f.currency:
-        query = query.where(Invoice.currency == f.currency.upper())
+        query = query.where(I.currency == f.currency.upper())
     if f.q:
         text = f.q.strip()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         digits = "".join(ch for ch in text if ch.isdigit())
-        query = query.where(or_(Invoice.number.ilike(pattern, escape="\\"),
-                                Contact.name.ilike(pattern, escape="\\"),
-                                Invoice.payment_reference == digits))
+        query = query.where(or_(I.number.ilike(pattern, escape="\\"),
+                                C.name.ilike(pattern, escape="\\"),
+                                I.payment_reference == digits))
     return query
 
 

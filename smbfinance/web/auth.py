@@ -14,7 +14,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from smbfinance.auth import service as auth_service
 from smbfinance.auth import tokens
 from smbfinance.auth.permissions import Actor
-from smbfinance.errors import Unauthenticated
+from smbfinance.errors import DomainError, Unauthenticated
 from smbfinance.extensions import db
 from smbfinance.logs import bind_log_context
 from smbfinance.tenancy import PUBLIC, Scope, set_scope
@@ -43,11 +43,17 @@ def authenticate_request(*, optional: bool = False) -> Actor | None:
         set_scope(db.session, PUBLIC)
         return None
     ids = tokens.parse_ids(get_jwt())
-    actor = auth_service.authenticate(
-        session=db.session, user_id=ids.user_id, tenant_id=ids.tenant_id,
-        family_id=ids.family_id,
-    )
-    set_scope(db.session, Scope(tenant_id=actor.tenant_id))
+    set_scope(db.session, Scope(tenant_id=ids.tenant_id))
+    try:
+        actor = auth_service.authenticate(
+            session=db.session, user_id=ids.user_id, tenant_id=ids.tenant_id,
+            family_id=ids.family_id,
+        )
+    except DomainError:
+        # Never leave an unverified tenant on the session (GraphQL goes on without actor).
+        db.session.rollback()
+        set_scope(db.session, PUBLIC)
+        raise
     bind_log_context(tenant_id=actor.tenant_id)
     g.actor = actor
     return actor
