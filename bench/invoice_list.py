@@ -25,7 +25,7 @@ CONTACTS = 200
 SECRET = "bench-secret-" + "x" * 40
 
 
-def _seed_tenant(conn, tenant_id: uuid.UUID, invoices: int, name: str) -> None:  # noqa: ANN001
+def _seed_tenant(conn, tenant_id: uuid.UUID, invoices: int, name: str) -> None:
     conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
     conn.execute(text("INSERT INTO tenants (id, legal_name) VALUES (:t, :n)"
                       " ON CONFLICT DO NOTHING"), {"t": tenant_id, "n": name})
@@ -75,7 +75,7 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def _gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--log-level", "warning", "bench.invoice_list_app:app"],
         cwd=ROOT, env=env)

@@ -31,7 +31,7 @@ from smbfinance.errors import Invalid, NotFound
 from smbfinance.invoices.models import Invoice, InvoiceLine
 
 # Core table columns, not ORM attributes: list reads skip the ORM execution layer.
-I = Invoice.__table__.c
+I = Invoice.__table__.c  # noqa: E741  - short names keep the SQL readable
 C = Contact.__table__.c
 
 SORTS = {
