@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from smbfinance.auth import passwords, tenant_settings, tokens
+from smbfinance.auth import passwords, profile, tenant_settings, tokens
 from smbfinance.auth.identifiers import (
     normalise_enterprise_number,
     normalise_peppol_id,
@@ -159,6 +159,9 @@ def switch_tenant(
     """Tokens for another tenant of the same user (a new sign-in family)."""
     if actor.user_id is None:
         raise Unauthenticated("only a user can switch tenants")
+    # Authentication leaves the request's read transaction open in the current tenant's
+    # scope; it holds no work of ours, and the cross-tenant lookup needs a new one.
+    session.rollback()
     choices = _tenants_of(session, actor.user_id)
     if tenant_id not in {c.tenant_id for c in choices}:
         raise NotFound("no such tenant among your memberships")
@@ -258,8 +261,9 @@ def logout(*, session: Session, actor: Actor, now: datetime | None = None) -> No
 
 
 _AUTHENTICATE = text(
-    "SELECT m.role FROM memberships m"
+    "SELECT m.role, t.base_currency, t.time_zone, t.settings FROM memberships m"
     " JOIN refresh_token_families f ON f.tenant_id = m.tenant_id AND f.user_id = m.user_id"
+    " JOIN tenants t ON t.id = m.tenant_id"
     " WHERE m.user_id = :user_id AND f.id = :family_id"
     " AND f.revoked_at IS NULL AND f.expires_at > :now"
 )
@@ -275,12 +279,15 @@ def authenticate(
     When the session is already scoped to this tenant (a request), the transaction stays
     open for the request's own work: one BEGIN and one set_config per request, not two."""
     with tenant_scope(session, tenant_id):
-        role = session.execute(
+        row = session.execute(
             _AUTHENTICATE, {"user_id": user_id, "family_id": family_id, "now": now or utcnow()}
-        ).scalar_one_or_none()
-    if role is None:
+        ).one_or_none()
+        if row is not None:
+            profile.remember(session, profile.TenantProfile(
+                tenant_id, row.base_currency, row.time_zone, row.settings or {}))
+    if row is None:
         raise Unauthenticated("this token is no longer valid: sign in again")
-    return Actor(user_id=user_id, tenant_id=tenant_id, role=Role(role), family_id=family_id)
+    return Actor(user_id=user_id, tenant_id=tenant_id, role=Role(row.role), family_id=family_id)
 
 
 # ---------------------------------------------------------------- profile and tenant

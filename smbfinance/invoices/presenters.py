@@ -3,7 +3,7 @@ Pure: plain dicts from rows or views; money as {"amount": "123.45", "currency": 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,12 @@ def _stored_money(amount: Decimal, currency: str) -> dict[str, str]:
     if len(text) > 3 and text[-3] == "." and minor_units(currency) == 2:
         return {"amount": text, "currency": currency}
     return money(amount, currency)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A quantity, price or rate without trailing zeros and never in exponent form:
+    50.000000 → "50" (str(Decimal.normalize()) would give "5E+1"), 0.500 → "0.5"."""
+    return f"{value.normalize():f}"
 
 
 def reference(value: str | None, structured: bool) -> str | None:
@@ -64,6 +70,42 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _text_money(amount: str, currency: str) -> dict[str, str]:
+    if minor_units(currency) == 2:
+        return {"amount": amount, "currency": currency}
+    return money(Decimal(amount), currency)
+
+
+def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
+    """A row of queries.TEXT_COLUMNS as the API shows it (the list fast path)."""
+    (id_, direction, kind, number, status, overdue, urgency, manual_urgency, contact_id,
+     contact_name, issue_date, due_date, currency, payment_ref, structured, net, vat, gross,
+     paid, credited, outstanding, base_currency, gross_base, rate, version, created,
+     updated) = row
+    if minor_units(currency) == 2 and minor_units(base_currency) == 2:
+        def as_money(amount: str, code: str) -> dict[str, str]:
+            return {"amount": amount, "currency": code}
+    else:
+        as_money = _text_money
+    return {
+        "id": id_, "object": "invoice", "direction": direction, "kind": kind,
+        "number": number, "status": status, "overdue": overdue, "urgency": urgency,
+        "urgency_source": None if urgency is None
+        else ("manual" if manual_urgency is not None else "computed"),
+        "contact": {"id": contact_id, "name": contact_name},
+        "issue_date": issue_date, "due_date": due_date, "currency": currency,
+        "payment_reference": reference(payment_ref, structured),
+        "net_total": as_money(net, currency), "vat_total": as_money(vat, currency),
+        "gross_total": as_money(gross, currency),
+        "amount_paid": as_money(paid, currency),
+        "amount_credited": as_money(credited, currency),
+        "outstanding": as_money(outstanding, currency),
+        "gross_total_base": as_money(gross_base, base_currency),
+        "exchange_rate": rate, "version": version,
+        "created_at": created.isoformat(), "updated_at": updated.isoformat(),
+    }
+
+
 def detail(view: Any) -> dict[str, Any]:
     """A full invoice (service.InvoiceView) with lines and adjustments."""
     invoice = view.invoice
@@ -91,21 +133,26 @@ def detail(view: Any) -> dict[str, Any]:
         "opened_at": _iso(invoice.opened_at),
         "paid_at": _iso(invoice.paid_at),
         "cancelled_at": _iso(invoice.cancelled_at),
-        "lines": [{
-            "position": line.position, "description": line.description,
-            "quantity": str(line.quantity.normalize()), "unit_code": line.unit_code,
-            "unit_price": str(line.unit_price.normalize()),
-            "vat_rate": str(line.vat_rate.normalize()), "vat_category": line.vat_category,
-            "allowance": money(line.allowance, currency), "charge": money(line.charge, currency),
-            "net_amount": money(line.net_amount, currency),
-        } for line in invoice.lines],
+        "lines": [invoice_line(line, currency) for line in invoice.lines],
         "adjustments": [{
             "is_charge": item.is_charge, "amount": money(item.amount, currency),
-            "vat_rate": str(item.vat_rate.normalize()), "vat_category": item.vat_category,
+            "vat_rate": decimal_text(item.vat_rate), "vat_category": item.vat_category,
             "reason": item.reason,
         } for item in invoice.adjustments],
     })
     return body
+
+
+def invoice_line(line: Any, currency: str) -> dict[str, Any]:
+    """One invoice line (models.InvoiceLine) as the API shows it."""
+    return {
+        "position": line.position, "description": line.description,
+        "quantity": decimal_text(line.quantity), "unit_code": line.unit_code,
+        "unit_price": decimal_text(line.unit_price),
+        "vat_rate": decimal_text(line.vat_rate), "vat_category": line.vat_category,
+        "allowance": money(line.allowance, currency), "charge": money(line.charge, currency),
+        "net_amount": money(line.net_amount, currency),
+    }
 
 
 def _iso(value: Any) -> str | None:

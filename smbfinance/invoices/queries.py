@@ -13,9 +13,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
+    Text,
     and_,
+    bindparam,
     case,
+    cast,
     func,
     literal,
     null,
@@ -100,7 +104,8 @@ def list_rows(
                             C.id == I.contact_id))
         .where(I.deleted_at.is_(None))
     )
-    query = _filtered(query, filters, today, thresholds)
+    query = _filtered(query, filters, urgency_expression(today, thresholds),
+                      overdue_expression(today))
     descending = filters.sort.startswith("-")
     key = SORTS.get(filters.sort.lstrip("-"))
     if key is None:
@@ -118,16 +123,16 @@ def list_rows(
     return session.execute(query.limit(limit + 1)).mappings().all()
 
 
-def _filtered(query: Select[Any], f: InvoiceFilters, today: date,
-              thresholds: dict[str, Any]) -> Select[Any]:
+def _filtered(query: Select[Any], f: InvoiceFilters, urgency: ColumnElement[Any],
+              overdue: ColumnElement[bool]) -> Select[Any]:
     if f.direction:
         query = query.where(I.direction == f.direction)
     if f.status == "overdue":
-        query = query.where(overdue_expression(today))
+        query = query.where(overdue)
     elif f.status:
         query = query.where(I.status == f.status)
     if f.urgency is not None:
-        query = query.where(urgency_expression(today, thresholds) == f.urgency)
+        query = query.where(urgency == f.urgency)
     if f.contact_id:
         query = query.where(I.contact_id == f.contact_id)
     bounds = ((f.due_before, I.due_date, "<"), (f.due_after, I.due_date, ">="),
@@ -149,6 +154,82 @@ def _filtered(query: Select[Any], f: InvoiceFilters, today: date,
                                 C.name.ilike(pattern, escape="\\"),
                                 I.payment_reference == digits))
     return query
+
+
+# ------------------------------------------------------------------ REST list fast path
+# One statement built once (today and the urgency bounds bound per request); ids, dates and
+# amounts come back as text, so no UUID or Decimal object is built for a row that is only
+# going to be written out as JSON again (ADR 0013).
+
+_TODAY = bindparam("today", type_=Date())
+_CRITICAL_UNTIL = bindparam("critical_until", type_=Date())
+_HIGH_UNTIL = bindparam("high_until", type_=Date())
+_MEDIUM_UNTIL = bindparam("medium_until", type_=Date())
+_UNSETTLED = I.status.in_(("open", "partially_paid"))
+
+URGENCY = case(
+    (I.status.in_(("paid", "cancelled")), null()),
+    (I.manual_urgency.is_not(None), I.manual_urgency),
+    (~_UNSETTLED, null()),
+    (I.due_date < _TODAY, literal(1)),
+    (I.due_date <= _CRITICAL_UNTIL, literal(2)),
+    (I.due_date <= _HIGH_UNTIL, literal(3)),
+    (I.due_date <= _MEDIUM_UNTIL, literal(4)),
+    else_=literal(5),
+)
+OVERDUE = and_(_UNSETTLED, I.due_date < _TODAY)
+
+
+def urgency_params(today: date, thresholds: dict[str, Any]) -> dict[str, date]:
+    return {
+        "today": today,
+        "critical_until": today + timedelta(days=int(thresholds["critical_days"])),
+        "high_until": today + timedelta(days=int(thresholds["high_days"])),
+        "medium_until": today + timedelta(days=int(thresholds["medium_days"])),
+    }
+
+
+TEXT_COLUMNS = (
+    cast(I.id, Text), I.direction, I.kind, I.number, I.status, OVERDUE, URGENCY,
+    I.manual_urgency, cast(I.contact_id, Text), C.name, cast(I.issue_date, Text),
+    cast(I.due_date, Text), I.currency, I.payment_reference, I.payment_reference_structured,
+    cast(I.net_total, Text), cast(I.vat_total, Text), cast(I.gross_total, Text),
+    cast(I.amount_paid, Text), cast(I.amount_credited, Text), cast(I.outstanding, Text),
+    I.base_currency, cast(I.gross_total_base, Text), cast(I.exchange_rate, Text), I.version,
+    I.created_at, I.updated_at,
+)
+_FROM = Invoice.__table__.join(Contact.__table__,
+                               and_(C.tenant_id == I.tenant_id, C.id == I.contact_id))
+
+
+def list_text_rows(
+    session: Session, *, filters: InvoiceFilters, today: date, thresholds: dict[str, Any],
+    limit: int, starting_after: uuid.UUID | None,
+) -> Sequence[Any]:
+    """Up to limit + 1 rows in TEXT_COLUMNS order (presenters.summary_from_text)."""
+    query: Select[Any] = select(*TEXT_COLUMNS).select_from(_FROM).where(I.deleted_at.is_(None))
+    query = _filtered(query, filters, URGENCY, OVERDUE)
+    query = _keyset(session, query, filters.sort, starting_after)
+    params = urgency_params(today, thresholds)
+    return session.connection().execute(query.limit(limit + 1), params).all()
+
+
+def _keyset(session: Session, query: Select[Any], sort: str,
+            starting_after: uuid.UUID | None) -> Select[Any]:
+    descending = sort.startswith("-")
+    key = SORTS.get(sort.lstrip("-"))
+    if key is None:
+        raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
+    order = (key, I.id)
+    if starting_after is not None:
+        anchor = session.execute(select(key, I.id).where(
+            I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
+        if anchor is None:
+            raise NotFound(f"starting_after: no invoice {starting_after}")
+        position = tuple_(*order)
+        query = query.where(position < tuple_(*anchor) if descending
+                            else position > tuple_(*anchor))
+    return query.order_by(*(c.desc() for c in order) if descending else order)
 
 
 def lines_for(

@@ -37,11 +37,10 @@ class Invoices(MethodView):
     def get(self, args: dict[str, Any]) -> Response:
         """List invoices with filters, sorted, a page at a time."""
         limit, after = args.pop("limit"), args.pop("starting_after", None)
-        page = invoices.list_invoices(session=db.session, actor=current_actor(),
-                                      filters=InvoiceFilters(**args), limit=limit,
-                                      starting_after=after)
-        return json_response(list_body([presenters.summary(r) for r in page.items],
-                                       page.has_more))
+        page = invoices.list_invoice_summaries(session=db.session, actor=current_actor(),
+                                               filters=InvoiceFilters(**args), limit=limit,
+                                               starting_after=after)
+        return json_response(list_body(page.items, page.has_more))
 
     @blp.arguments(schemas.InvoiceIn)
     @blp.response(201, schemas.InvoiceOut)

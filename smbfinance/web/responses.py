@@ -16,3 +16,4 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def list_body(items: list[Any], has_more: bool) -> dict[str, Any]:
     return {"object": "list", "data": items, "has_more": has_more}
+
