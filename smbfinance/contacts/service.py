@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select, tuple_
@@ -88,6 +88,22 @@ def get_contact(*, session: Session, actor: Actor, contact_id: uuid.UUID) -> Con
     require(actor, Permission.FINANCE_READ)
     with transaction(session):
         return _get(session, contact_id)
+
+
+def get_contacts(
+    *, session: Session, actor: Actor, contact_ids: Collection[uuid.UUID],
+    include_deleted: bool = False,
+) -> dict[uuid.UUID, Contact]:
+    """Many contacts by id in one statement (plus one for their IBANs); ids not found are
+    absent. `include_deleted` serves invoices, which keep pointing at deleted contacts."""
+    require(actor, Permission.FINANCE_READ)
+    if not contact_ids:
+        return {}
+    query = select(Contact).where(Contact.id.in_(list(contact_ids)))
+    if not include_deleted:
+        query = query.where(Contact.deleted_at.is_(None))
+    with transaction(session):
+        return {contact.id: contact for contact in session.execute(query).scalars()}
 
 
 def _get(session: Session, contact_id: uuid.UUID, *, for_update: bool = False) -> Contact:

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from smbfinance.auth.permissions import Actor
 from smbfinance.errors import DomainError, Unauthenticated
 from smbfinance.graphql.errors import DomainGraphQLError
+from smbfinance.graphql.loaders import FACTORIES
 
 
 @dataclass
@@ -19,6 +20,12 @@ class Context:
     actor: Actor | None
     auth_error: DomainError | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+
+    def loader(self, name: str) -> Any:
+        """The request's batching loader `name` (graphql/loaders.py), created on first use."""
+        if name not in self.loaders:
+            self.loaders[name] = FACTORIES[name](self)
+        return self.loaders[name]
 
     def require_actor(self) -> Actor:
         if self.actor is None:

@@ -14,10 +14,17 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from smbfinance.auth import graphql as auth_graphql
+from smbfinance.contacts import graphql as contacts_graphql
 from smbfinance.graphql.errors import should_mask_error
+from smbfinance.graphql.relay import NodeQuery
+from smbfinance.invoices import graphql as invoices_graphql
 
-QUERIES: tuple[type, ...] = (auth_graphql.Query,)
-MUTATIONS: tuple[type, ...] = (auth_graphql.Mutation,)
+QUERIES: tuple[type, ...] = (
+    auth_graphql.Query, NodeQuery, contacts_graphql.Query, invoices_graphql.Query,
+)
+MUTATIONS: tuple[type, ...] = (
+    auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,
+)
 
 
 def build_schema(
