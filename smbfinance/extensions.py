@@ -17,4 +17,7 @@ migrate = Migrate()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 cors = CORS()
-celery = Celery("smbfinance")
+# The task base class is named here, not only in init_celery(): a task evaluated before
+# the app exists (an import that touches it) would otherwise lose the app context and
+# the tenant scope for good.
+celery = Celery("smbfinance", task_cls="smbfinance.worker:AppTask")

@@ -46,6 +46,19 @@ def infrastructure() -> Iterator[Infrastructure]:
     infra.stop()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Flask reuses an app context that is already pushed (by `db_session`, or by a test's
+    `with app.app_context()`), which would carry `g` (the authenticated actor) and the
+    scoped session from one request into the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(infra: Infrastructure, **overrides: Any) -> Flask:
     from config import normalise_database_url
     from smbfinance import create_app
@@ -57,7 +70,9 @@ def make_app(infra: Infrastructure, **overrides: Any) -> Flask:
         "RATELIMIT_STORAGE_URI": infra.redis_url,
     }
     settings.update(overrides)
-    return create_app("testing", overrides=settings)
+    app = create_app("testing", overrides=settings)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -67,16 +82,25 @@ def app(infrastructure: Infrastructure) -> Flask:
 
 @pytest.fixture()
 def db_session(app: Flask) -> Iterator[Any]:
-    """The app's scoped session, bound to one connection whose transaction is rolled back."""
+    """The app's scoped session, bound to one connection whose transaction is rolled back.
+
+    A plain SQLAlchemy Session: Flask-SQLAlchemy's own Session.get_bind() returns the
+    engine even when the session is bound to a connection, so its commits were real.
+    Each request (and the test body) gets its own session on that one connection.
+    """
+    from flask_sqlalchemy.session import _app_ctx_id
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
     from smbfinance.extensions import db
 
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint",
-             "expire_on_commit": False}
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                         expire_on_commit=False),
+            scopefunc=_app_ctx_id,
         )
         try:
             yield db.session

@@ -50,6 +50,10 @@ def merge(stored: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, A
 
 def _validate(values: dict[str, Any], errors: ErrorList) -> None:
     thresholds = values["urgency_thresholds"]
+    if not isinstance(thresholds, dict):
+        errors.add("settings.urgency_thresholds",
+                   "must be an object of critical_days, high_days and medium_days")
+        thresholds = DEFAULTS["urgency_thresholds"]  # report this one error, not three more
     names = ("critical_days", "high_days", "medium_days")
     for name in thresholds:
         if name not in names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, Response, request
@@ -79,3 +80,37 @@ def register_media_type_check(app: Flask) -> None:
             415,
             f"send the body as {' or '.join(accepted)} (got {request.mimetype or 'none'})",
         )
+
+    @app.before_request
+    def _refuse_nul() -> Response | None:
+        # PostgreSQL text cannot hold NUL (psycopg2 raises ValueError): refuse it as input
+        # for every endpoint at once, naming the field, instead of answering 500.
+        if not request.path.startswith("/api/v1/"):
+            return None
+        field = next((f"query:{key}" for key, value in request.args.items(multi=True)
+                      if "\x00" in key or "\x00" in value), None)
+        if field is None and request.is_json and request.method in BODY_METHODS:
+            field = _nul_field(request.get_json(silent=True))
+        if field is None:
+            return None
+        message = "must not contain NUL (\\u0000) characters"
+        return problem(422, f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) in a JSON value that holds a NUL."""
+    if isinstance(value, str):
+        return (path or "(body)") if "\x00" in value else None
+    pairs: Iterable[tuple[Any, Any]]
+    if isinstance(value, dict):
+        pairs = value.items()
+    elif isinstance(value, list):
+        pairs = enumerate(value)
+    else:
+        return None
+    for key, item in pairs:
+        name = f"{path}.{key}" if path else str(key)
+        found = name if "\x00" in str(key) else _nul_field(item, name)
+        if found is not None:
+            return found
+    return None

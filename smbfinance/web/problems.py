@@ -185,12 +185,25 @@ def register_problem_handlers(app: Flask) -> None:
     def _token(error: Exception) -> Response:
         return domain_problem(Unauthenticated(token_error_detail(error)))
 
+    # flask-jwt-extended registers its own plain-JSON handler (401, or 422 for a malformed
+    # or wrong-type token) for each of its exact exception classes, and an exact-class
+    # handler wins over ours for the base classes: take each of them over.
+    for token_error in _subclasses(JWTExtendedException) | _subclasses(PyJWTError):
+        app.register_error_handler(token_error, _token)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):
             return http_problem(error)
         log.exception("unhandled error")
         return problem(500, _DEFAULT_DETAIL[500])
+
+
+def _subclasses(cls: type[Exception]) -> set[type[Exception]]:
+    found = set(cls.__subclasses__())
+    for sub in list(found):
+        found |= _subclasses(sub)
+    return found
 
 
 def token_error_detail(error: Exception) -> str:
