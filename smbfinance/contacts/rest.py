@@ -31,9 +31,9 @@ class Contacts(MethodView):
         return {"data": page.items, "has_more": page.has_more}
 
     @blp.arguments(schemas.ContactIn)
+    @idempotent  # outside @blp.response: it stores the serialised response, not a Contact
     @blp.response(201, schemas.ContactOut)
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Create a contact (Idempotency-Key supported)."""
         contact = contacts.create_contact(session=db.session, actor=current_actor(), data=body)

@@ -132,7 +132,7 @@ def list_contacts(
     query: Select[tuple[Contact]] = select(Contact).where(Contact.deleted_at.is_(None))
     if q:
         pattern = f"%{_escape_like(q.strip())}%"
-        compact = "".join(q.split()).upper()
+        compact = "".join(q.split()).upper().replace(".", "")  # BE 0123.456.749 as stored
         query = query.where(or_(
             Contact.name.ilike(pattern, escape="\\"),
             Contact.vat_number == compact,
@@ -140,7 +140,8 @@ def list_contacts(
             exists().where(ContactIban.contact_id == Contact.id, ContactIban.iban == compact),
         ))
     if vat_number:
-        query = query.where(Contact.vat_number == "".join(vat_number.split()).upper())
+        query = query.where(
+            Contact.vat_number == "".join(vat_number.split()).upper().replace(".", ""))
     if iban:
         query = query.where(exists().where(ContactIban.contact_id == Contact.id,
                                            ContactIban.iban == "".join(iban.split()).upper()))

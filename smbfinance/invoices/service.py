@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -221,14 +221,17 @@ def _next_number(session: Session, issue_date: date) -> str:
     return f"{prefix}{sequence:05d}"
 
 
-def _contact(session: Session, contact_id: Any, errors: ErrorList) -> Contact | None:
+def _contact(session: Session, contact_id: Any, errors: ErrorList,
+             keep: uuid.UUID | None = None) -> Contact | None:
+    """A live contact, or `keep` (an invoice's own contact, even if deleted since)."""
     try:
         contact_uuid = uuid.UUID(str(contact_id))
     except (ValueError, TypeError):
         errors.add("contact_id", "must be a contact id", "required")
         return None
     contact = session.execute(select(Contact).where(
-        Contact.id == contact_uuid, Contact.deleted_at.is_(None))).scalar_one_or_none()
+        Contact.id == contact_uuid, or_(Contact.deleted_at.is_(None), Contact.id == keep))
+    ).scalar_one_or_none()
     if contact is None:
         errors.add("contact_id", f"no contact {contact_uuid}", "not_found")
     return contact
@@ -326,7 +329,8 @@ def create_invoice(*, session: Session, actor: Actor, data: dict[str, Any]) -> I
     return _view(session, actor, invoice)
 
 
-def _build(session: Session, data: dict[str, Any], context: TenantContext) -> Invoice:
+def _build(session: Session, data: dict[str, Any], context: TenantContext,
+           keep_contact: uuid.UUID | None = None) -> Invoice:
     errors = ErrorList()
     direction = data.get("direction")
     if direction not in DIRECTIONS:
@@ -343,7 +347,7 @@ def _build(session: Session, data: dict[str, Any], context: TenantContext) -> In
     due_date: date = data.get("due_date") or issue_date + DEFAULT_PAYMENT_TERM
     if due_date < issue_date:
         errors.add("due_date", "must not be before issue_date")
-    contact = _contact(session, data.get("contact_id"), errors)
+    contact = _contact(session, data.get("contact_id"), errors, keep_contact)
     reference, structured = _payment_reference(data.get("payment_reference"), str(direction),
                                                errors)
     lines = _lines(data.get("lines") or [], currency, errors)
@@ -455,7 +459,7 @@ def update_invoice(
         context = tenant_context(session, actor.tenant_id)
         merged = {**_as_input(invoice), **changes}
         rebuilt = _build(session, {**merged, "number": merged.get("number") or invoice.number},
-                         context)
+                         context, keep_contact=invoice.contact_id)
         for key in ("direction", "kind", "number", "contact_id", "issue_date", "due_date",
                     "currency", "payment_reference", "payment_reference_structured",
                     "payment_iban", "payment_bic", "notes", "corrects_invoice_id",
