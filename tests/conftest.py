@@ -22,11 +22,8 @@ from flask.testing import FlaskClient
 from smbfinance.devstack.prepare import Infrastructure, migrate, provide
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DB = "smbfinance_test"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: scenario tests that start processes (still run in CI)")
+# One database per pytest process, so parallel runs on one server never collide.
+TEST_DB = f"smbfinance_test_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +36,12 @@ def infrastructure() -> Iterator[Infrastructure]:
         admin_url=os.environ.get("TEST_DATABASE_URL"),
         redis_url=os.environ.get("TEST_REDIS_URL"),
         recreate=True,
+        persist_redis=False,
         say=lambda _msg: None,
     )
     migrate(env_name="testing", infrastructure=infra, say=lambda _msg: None)
     yield infra
+    _drop_database(infra)
     infra.stop()
 
 
@@ -57,6 +56,21 @@ class IsolatedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+def _drop_database(infra: Infrastructure) -> None:
+    from sqlalchemy import create_engine, text
+
+    from config import normalise_database_url
+
+    if infra.urls is None:
+        return
+    engine = create_engine(normalise_database_url(infra.urls.admin), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
 
 
 def make_app(infra: Infrastructure, **overrides: Any) -> Flask:
