@@ -8,12 +8,12 @@ from uuid import UUID
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from smbfinance.auth import schemas
 from smbfinance.auth import service as auth
 from smbfinance.auth.models import Role
 from smbfinance.extensions import db, limiter
+from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor, public_request, refresh_claims, token_settings
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1",
@@ -81,7 +81,7 @@ class Refresh(MethodView):
 
 
 @blp.route("/auth/logout")
-class Logout(MethodView):
+class Logout(AuthenticatedView):
     @blp.response(204)
     @blp.alt_response(401, description="Not signed in")
     @blp.doc(security=BEARER)
@@ -91,7 +91,7 @@ class Logout(MethodView):
 
 
 @blp.route("/auth/switch-tenant")
-class SwitchTenant(MethodView):
+class SwitchTenant(AuthenticatedView):
     @blp.arguments(schemas.SwitchTenantIn)
     @blp.response(200, schemas.LoginOut)
     @blp.alt_response(404, description="Not a member of that company")
@@ -104,7 +104,7 @@ class SwitchTenant(MethodView):
 
 
 @blp.route("/me")
-class MeView(MethodView):
+class MeView(AuthenticatedView):
     @blp.response(200, schemas.MeOut)
     @blp.alt_response(401, description="Not signed in")
     @blp.doc(security=BEARER)
@@ -114,7 +114,7 @@ class MeView(MethodView):
 
 
 @blp.route("/tenant")
-class TenantView(MethodView):
+class TenantView(AuthenticatedView):
     @blp.response(200, schemas.TenantOut)
     @blp.alt_response(401, description="Not signed in")
     @blp.doc(security=BEARER)
@@ -132,7 +132,7 @@ class TenantView(MethodView):
 
 
 @blp.route("/members")
-class Members(MethodView):
+class Members(AuthenticatedView):
     @blp.response(200, schemas.MemberList)
     @blp.alt_response(403, description="Only owners and admins manage members")
     @blp.doc(security=BEARER)
@@ -153,7 +153,7 @@ class Members(MethodView):
 
 
 @blp.route("/members/<uuid:user_id>")
-class MemberView(MethodView):
+class MemberView(AuthenticatedView):
     @blp.arguments(schemas.MemberPatch)
     @blp.response(200, schemas.MemberOut)
     @blp.alt_response(403, description="Only owners and admins manage members")

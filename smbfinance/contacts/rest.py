@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
-
 from smbfinance.contacts import schemas
 from smbfinance.contacts import service as contacts
 from smbfinance.extensions import db
+from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.etag import expected_version, with_etag
 from smbfinance.web.idempotency import idempotent
@@ -21,7 +19,7 @@ BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("")
-class Contacts(MethodView):
+class Contacts(AuthenticatedView):
     @blp.arguments(schemas.ContactListArgs, location="query")
     @blp.response(200, schemas.ContactList)
     @blp.doc(security=BEARER)
@@ -41,7 +39,7 @@ class Contacts(MethodView):
 
 
 @blp.route("/<uuid:contact_id>")
-class ContactView(MethodView):
+class ContactView(AuthenticatedView):
     @blp.response(200, schemas.ContactOut)
     @blp.doc(security=BEARER)
     def get(self, contact_id: UUID) -> Any:

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from smbfinance.extensions import db
 from smbfinance.health.service import check_readiness
 from smbfinance.platform import migration_heads, redis_client
+from smbfinance.web.api import Blueprint
 from smbfinance.web.problems import problem
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Probes for orchestrators.")

@@ -138,8 +138,9 @@ def _filtered(query: Select[Any], f: InvoiceFilters, urgency: ColumnElement[Any]
     bounds = ((f.due_before, I.due_date, "<"), (f.due_after, I.due_date, ">="),
               (f.issued_before, I.issue_date, "<"),
               (f.issued_after, I.issue_date, ">="),
-              (f.min_amount, I.gross_total, ">="),
-              (f.max_amount, I.gross_total, "<="))
+              # Amounts compare in base currency: comparable across invoice currencies.
+              (f.min_amount, I.gross_total_base, ">="),
+              (f.max_amount, I.gross_total_base, "<="))
     for value, column, op in bounds:
         if value is not None:
             query = query.where(column < value if op == "<" else column >= value if op == ">="

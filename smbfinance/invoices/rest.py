@@ -6,14 +6,13 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response
-from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from smbfinance.extensions import db
 from smbfinance.invoices import peppol_service as peppol
 from smbfinance.invoices import presenters, schemas
 from smbfinance.invoices import service as invoices
 from smbfinance.invoices.queries import InvoiceFilters
+from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.etag import expected_version, with_etag
 from smbfinance.web.idempotency import idempotent
@@ -30,7 +29,7 @@ def _one(view: invoices.InvoiceView, status: int = 200) -> Any:
 
 
 @blp.route("")
-class Invoices(MethodView):
+class Invoices(AuthenticatedView):
     @blp.arguments(schemas.InvoiceListArgs, location="query")
     @blp.response(200, schemas.InvoiceList)
     @blp.doc(security=BEARER)
@@ -53,7 +52,7 @@ class Invoices(MethodView):
 
 
 @blp.route("/<uuid:invoice_id>")
-class InvoiceView(MethodView):
+class InvoiceView(AuthenticatedView):
     @blp.response(200, schemas.InvoiceOut)
     @blp.doc(security=BEARER)
     def get(self, invoice_id: UUID) -> Any:
@@ -82,7 +81,7 @@ class InvoiceView(MethodView):
 
 
 @blp.route("/<uuid:invoice_id>/open")
-class OpenInvoice(MethodView):
+class OpenInvoice(AuthenticatedView):
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="Only a draft can be opened")
     @blp.doc(security=BEARER)
@@ -95,7 +94,7 @@ class OpenInvoice(MethodView):
 
 
 @blp.route("/<uuid:invoice_id>/payments")
-class Payments(MethodView):
+class Payments(AuthenticatedView):
     @blp.arguments(schemas.PaymentIn)
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="The invoice is not open")
@@ -104,11 +103,12 @@ class Payments(MethodView):
     def post(self, body: dict[str, Any], invoice_id: UUID) -> Any:
         """Record a payment by hand; status follows (partially paid, paid)."""
         return _one(invoices.record_payment(session=db.session, actor=current_actor(),
-                                            invoice_id=invoice_id, **body))
+                                            invoice_id=invoice_id, **body,
+                                            expected_version=expected_version()))
 
 
 @blp.route("/<uuid:invoice_id>/cancel")
-class CancelInvoice(MethodView):
+class CancelInvoice(AuthenticatedView):
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="Paid or partially paid invoices cannot be cancelled")
     @blp.doc(security=BEARER)
@@ -121,18 +121,19 @@ class CancelInvoice(MethodView):
 
 
 @blp.route("/<uuid:invoice_id>/urgency")
-class UrgencyView(MethodView):
+class UrgencyView(AuthenticatedView):
     @blp.arguments(schemas.UrgencyIn)
     @blp.response(200, schemas.InvoiceOut)
     @blp.doc(security=BEARER)
     def put(self, body: dict[str, Any], invoice_id: UUID) -> Any:
         """Set a manual urgency (1-5) or clear it (null) to return to the computed one."""
         return _one(invoices.set_urgency(session=db.session, actor=current_actor(),
-                                         invoice_id=invoice_id, urgency=body["urgency"]))
+                                         invoice_id=invoice_id, urgency=body["urgency"],
+                                         expected_version=expected_version()))
 
 
 @blp.route("/import")
-class ImportDocument(MethodView):
+class ImportDocument(AuthenticatedView):
     accepted_media_types = ("multipart/form-data",)
 
     @blp.arguments(FileUpload, location="files")
@@ -152,7 +153,7 @@ class ImportDocument(MethodView):
 
 
 @blp.route("/<uuid:invoice_id>/ubl")
-class ExportDocument(MethodView):
+class ExportDocument(AuthenticatedView):
     @blp.response(200, content_type="application/xml",
                   description="A Peppol BIS Billing 3.0 document")
     @blp.doc(security=BEARER)

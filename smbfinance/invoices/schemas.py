@@ -167,8 +167,10 @@ class InvoiceListArgs(ListArgs):
     due_after = fields.Date()
     issued_before = fields.Date()
     issued_after = fields.Date()
-    min_amount = fields.Decimal(places=None, as_string=True, allow_nan=False)
-    max_amount = fields.Decimal(places=None, as_string=True, allow_nan=False)
+    min_amount = fields.Decimal(places=None, as_string=True, allow_nan=False, metadata={
+        "description": "Gross total at least this, in the company's base currency"})
+    max_amount = fields.Decimal(places=None, as_string=True, allow_nan=False, metadata={
+        "description": "Gross total at most this, in the company's base currency"})
     currency = fields.String(validate=validate.Length(equal=3))
     q = fields.String(validate=validate.Length(max=200))
     sort = fields.String(load_default="-created_at", validate=validate.OneOf(

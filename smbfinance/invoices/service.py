@@ -206,15 +206,18 @@ def _new_ogm(session: Session) -> str:
     raise Conflict("could not find a free structured communication; retry")
 
 
-def _next_number(session: Session, issue_date: date) -> str:
-    """INV-<year>-<n>: serialised per tenant with a transaction-scoped advisory lock."""
+def _next_number(session: Session, issue_date: date, kind: str) -> str:
+    """INV-<year>-<n> (CN-<year>-<n> for credit notes): serialised per tenant with a
+    transaction-scoped advisory lock; the longest, then greatest, number is the last one,
+    so the sequence survives INV-2026-99999 → INV-2026-100000."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended("
                          "current_setting('app.tenant_id') || :name, 0))"),
                     {"name": "/invoice-number"})
-    prefix = f"INV-{issue_date.year}-"
+    prefix = f"{'CN' if kind == 'credit_note' else 'INV'}-{issue_date.year}-"
     last = session.execute(
-        select(func.max(Invoice.number)).where(Invoice.direction == "receivable",
-                                               Invoice.number.like(prefix + "%"))
+        select(Invoice.number).where(Invoice.direction == "receivable",
+                                     Invoice.number.like(prefix + "%"))
+        .order_by(func.length(Invoice.number).desc(), Invoice.number.desc()).limit(1)
     ).scalar_one_or_none()
     tail = last.removeprefix(prefix) if last else ""
     sequence = int(tail) + 1 if tail.isdigit() else 1
@@ -330,7 +333,7 @@ def create_invoice(*, session: Session, actor: Actor, data: dict[str, Any]) -> I
 
 
 def _build(session: Session, data: dict[str, Any], context: TenantContext,
-           keep_contact: uuid.UUID | None = None) -> Invoice:
+           keep_contact: uuid.UUID | None = None, convert: bool = True) -> Invoice:
     errors = ErrorList()
     direction = data.get("direction")
     if direction not in DIRECTIONS:
@@ -367,7 +370,7 @@ def _build(session: Session, data: dict[str, Any], context: TenantContext,
         source=data.get("source") or "manual", external_ids=data.get("external_ids") or {},
         document_sha256=data.get("document_sha256"),
         corrects_invoice_id=corrects.id if corrects else None,
-        number=number or _next_number(session, issue_date),
+        number=number or _next_number(session, issue_date, kind),
         amount_paid=Decimal(0), amount_credited=Decimal(0),
     )
     invoice.lines = lines
@@ -376,7 +379,8 @@ def _build(session: Session, data: dict[str, Any], context: TenantContext,
             and data.get("generate_reference", True)):
         invoice.payment_reference, invoice.payment_reference_structured = _new_ogm(session), True
     _apply_totals(invoice)
-    _apply_conversion(session, invoice)
+    if convert:
+        _apply_conversion(session, invoice)
     return invoice
 
 
@@ -458,13 +462,18 @@ def update_invoice(
                     errors=[], extra={"field": locked[0] if locked else None})
         context = tenant_context(session, actor.tenant_id)
         merged = {**_as_input(invoice), **changes}
+        # An issued invoice keeps the base-currency value it was issued with, whatever
+        # rates were imported since; a draft is valued again.
+        draft = status is rules.Status.DRAFT
         rebuilt = _build(session, {**merged, "number": merged.get("number") or invoice.number},
-                         context, keep_contact=invoice.contact_id)
-        for key in ("direction", "kind", "number", "contact_id", "issue_date", "due_date",
-                    "currency", "payment_reference", "payment_reference_structured",
-                    "payment_iban", "payment_bic", "notes", "corrects_invoice_id",
-                    "net_total", "vat_total", "gross_total", "outstanding", "base_currency",
-                    "gross_total_base", "exchange_rate", "exchange_rate_date"):
+                         context, keep_contact=invoice.contact_id, convert=draft)
+        keys = ["direction", "kind", "number", "contact_id", "issue_date", "due_date",
+                "currency", "payment_reference", "payment_reference_structured",
+                "payment_iban", "payment_bic", "notes", "corrects_invoice_id",
+                "net_total", "vat_total", "gross_total", "outstanding"]
+        if draft:
+            keys += ["base_currency", "gross_total_base", "exchange_rate", "exchange_rate_date"]
+        for key in keys:
             setattr(invoice, key, getattr(rebuilt, key))
         if "lines" in changes:
             invoice.lines = rebuilt.lines
@@ -556,12 +565,14 @@ def _settle(invoice: Invoice) -> None:
 def record_payment(
     *, session: Session, actor: Actor, invoice_id: uuid.UUID, amount: Any, paid_on: date,
     reference: str | None = None, note: str | None = None, kind: str = "manual",
+    expected_version: int | None = None,
 ) -> InvoiceView:
     """Record money received (receivable) or paid (payable) against an open invoice.
     Overpayment is refused: what remains stays outstanding, never negative."""
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
+        _check_version(invoice, expected_version)
         if not rules.can_record_payment(invoice.status):
             raise Conflict(f"payments apply to open invoices; this one is {invoice.status}")
         errors = ErrorList()
@@ -607,13 +618,14 @@ def cancel_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
 
 
 def set_urgency(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
-                urgency: int | None) -> InvoiceView:
+                urgency: int | None, expected_version: int | None = None) -> InvoiceView:
     """Set (1-5) or clear (None) the manual urgency that overrides the computed one."""
     require(actor, Permission.FINANCE_WRITE)
     if urgency is not None and urgency not in {u.value for u in rules.Urgency}:
         raise Invalid.field("urgency", "must be 1 (overdue) to 5 (low), or null to clear")
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
+        _check_version(invoice, expected_version)
         if rules.Status(invoice.status) in (rules.Status.PAID, rules.Status.CANCELLED):
             raise Conflict(f"a {invoice.status} invoice has no urgency")
         before = state(invoice)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from smbfinance.extensions import db
 from smbfinance.rates import service as rates
+from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.uploads import FileUpload, uploaded_bytes
 
@@ -25,7 +24,7 @@ class RatesImportOut(Schema):
 
 
 @blp.route("/import")
-class ImportRates(MethodView):
+class ImportRates(AuthenticatedView):
     accepted_media_types = ("multipart/form-data",)
 
     @blp.arguments(FileUpload, location="files")

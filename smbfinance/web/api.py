@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import http
 from collections.abc import Iterable
+from functools import wraps
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.views import MethodView
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.spec import prepare_response
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from smbfinance.web.problems import PROBLEM_JSON, http_problem, problem
@@ -114,3 +118,34 @@ def _nul_field(value: Any, path: str = "") -> str | None:
         if found is not None:
             return found
     return None
+
+
+class _StrictQueryParser(FlaskParser):
+    """Unknown query parameters are refused (422) like unknown body fields: a typo such as
+    `?stauts=open` must not silently return everything."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "querystring": RAISE}
+
+
+class Blueprint(SmorestBlueprint):  # type: ignore[misc]
+    """The blueprint every REST domain uses."""
+
+    ARGUMENTS_PARSER = _StrictQueryParser()
+
+
+def _authenticate_first(view: Any) -> Any:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from smbfinance.web.auth import current_actor
+
+        current_actor()  # before the body is parsed: 401 comes before 422
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+class AuthenticatedView(MethodView):
+    """A REST resource that needs an access token for every method."""
+
+    decorators = [_authenticate_first]

@@ -11,7 +11,8 @@ def test_register_returns_tenant_owner_and_tokens(client: FlaskClient) -> None:
     # given a new company
     # when it registers
     response = client.post("/api/v1/auth/register", json={
-        "company_name": "Gamma Coffee", "email": "owner@gamma.example", "password": "long enough pw"})
+        "company_name": "Gamma Coffee", "email": "owner@gamma.example",
+        "password": "long enough pw"})
     # then it gets the tenant, the owner and a token pair
     assert response.status_code == 201
     body = response.get_json()
