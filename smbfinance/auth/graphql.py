@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from marshmallow import ValidationError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -15,12 +14,11 @@ from smbfinance.auth import schemas, tenant_settings
 from smbfinance.auth import service as auth
 from smbfinance.auth.identifiers import format_enterprise_number
 from smbfinance.errors import DomainError
+from smbfinance.graphql import inputs
 from smbfinance.graphql.context import actor_of
 from smbfinance.graphql.errors import (
     DomainGraphQLError,
     UserError,
-    user_errors,
-    validation_user_errors,
 )
 
 
@@ -124,15 +122,8 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Change the company profile (owner or admin).")
     def tenant_update(self, info: Info, input: TenantUpdateInput) -> TenantUpdatePayload:
-        raw = {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
-        try:
-            changes = schemas.TenantPatch().load(raw)
-            tenant = auth.update_tenant(session=info.context.session, actor=actor_of(info),
-                                        changes=changes)
-        except ValidationError as error:
-            return TenantUpdatePayload(tenant=None, errors=validation_user_errors(
-                error.messages if isinstance(error.messages, dict) else {"input": error.messages}
-            ))
-        except DomainError as error:
-            return TenantUpdatePayload(tenant=None, errors=user_errors(error))
-        return TenantUpdatePayload(tenant=TenantType.of(tenant), errors=[])
+        tenant, errors = inputs.attempt(lambda: auth.update_tenant(
+            session=info.context.session, actor=actor_of(info),
+            changes=inputs.load(schemas.TenantPatch(), inputs.plain(input))))
+        return TenantUpdatePayload(tenant=TenantType.of(tenant) if tenant else None,
+                                   errors=errors)

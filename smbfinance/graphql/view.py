@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, jsonify
+from flask import request as flask_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 from strawberry.flask.views import GraphQLView
@@ -13,11 +14,26 @@ from smbfinance.errors import DomainError, Unauthenticated
 from smbfinance.extensions import db
 from smbfinance.graphql.context import Context
 from smbfinance.graphql.schema import build_schema
+from smbfinance.web.api import nul_field
 from smbfinance.web.auth import authenticate_request
 from smbfinance.web.problems import token_error_detail
 
 
 class SmbGraphQLView(GraphQLView):
+    def dispatch_request(self) -> Any:
+        # PostgreSQL text cannot hold NUL: refuse it up front as a typed error naming where
+        # it was, as the REST door does, instead of an unexpected error later.
+        body = flask_request.get_json(silent=True) if flask_request.is_json else None
+        field = nul_field(body) if isinstance(body, dict) else None
+        if field is None:
+            field = next((f"query:{key}" for key, value in flask_request.args.items(multi=True)
+                          if "\x00" in key or "\x00" in value), None)
+        if field is not None:
+            message = f"{field}: must not contain NUL (\\u0000) characters"
+            return jsonify({"data": None, "errors": [{
+                "message": message, "extensions": {"code": "INVALID", "field": field}}]})
+        return super().dispatch_request()
+
     def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         try:
             actor = authenticate_request(optional=True)

@@ -94,14 +94,14 @@ def register_media_type_check(app: Flask) -> None:
         field = next((f"query:{key}" for key, value in request.args.items(multi=True)
                       if "\x00" in key or "\x00" in value), None)
         if field is None and request.is_json and request.method in BODY_METHODS:
-            field = _nul_field(request.get_json(silent=True))
+            field = nul_field(request.get_json(silent=True))
         if field is None:
             return None
         message = "must not contain NUL (\\u0000) characters"
         return problem(422, f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
-def _nul_field(value: Any, path: str = "") -> str | None:
+def nul_field(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string (or key) in a JSON value that holds a NUL."""
     if isinstance(value, str):
         return (path or "(body)") if "\x00" in value else None
@@ -114,7 +114,7 @@ def _nul_field(value: Any, path: str = "") -> str | None:
         return None
     for key, item in pairs:
         name = f"{path}.{key}" if path else str(key)
-        found = name if "\x00" in str(key) else _nul_field(item, name)
+        found = name if "\x00" in str(key) else nul_field(item, name)
         if found is not None:
             return found
     return None
