@@ -1,0 +1,1 @@
+"""Bank accounts, their transactions, statement imports and categorisation rules."""
