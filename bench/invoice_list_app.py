@@ -28,31 +28,17 @@ TENANT = uuid.UUID(os.environ["BENCH_TENANT_ID"])
 LIMIT = 100
 
 
-def _compiled_sql() -> str:
-    from sqlalchemy import select
-    from sqlalchemy.dialects import postgresql
-
+def _compiled_sql() -> tuple[str, dict[str, Any]]:
+    """Exactly the statement GET /api/v1/invoices?limit=100 runs (first page, default
+    sort, no filter), with the same bound values."""
+    sql, defaults = queries._compiled_list(frozenset(), "-created_at", False)
     thresholds = tenant_settings.effective({})["urgency_thresholds"]
-    today = date.today()
-    urgency = queries.urgency_expression(today, thresholds).label("urgency")
-    overdue = queries.overdue_expression(today).label("overdue")
-    from sqlalchemy import and_
-
-    from smbfinance.contacts.models import Contact
-    from smbfinance.invoices.models import Invoice
-
-    statement = (
-        select(*queries.LIST_COLUMNS, urgency, overdue)
-        .join(Contact, and_(Contact.tenant_id == Invoice.tenant_id,
-                            Contact.id == Invoice.contact_id))
-        .where(Invoice.deleted_at.is_(None))
-        .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(LIMIT + 1)
-    )
-    return str(statement.compile(dialect=postgresql.dialect(),
-                                 compile_kwargs={"literal_binds": True}))
+    params = {**defaults, **queries.urgency_params(date.today(), thresholds),
+              "row_limit": LIMIT + 1}
+    return sql, params
 
 
-SQL = _compiled_sql()
+SQL, PARAMS = _compiled_sql()
 DSN = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"]).replace(
     "postgresql+psycopg2://", "postgresql://")
 _connection: Any = None
@@ -69,7 +55,7 @@ def bare_invoices() -> Response:
         _connection = psycopg2.connect(DSN)
     with _connection, _connection.cursor() as cursor:
         cursor.execute("SELECT set_config('app.tenant_id', %s, true)", (str(TENANT),))
-        cursor.execute(SQL)
+        cursor.execute(SQL, PARAMS)
         names = [column.name for column in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     g.setdefault("bare", True)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
@@ -34,9 +34,10 @@ TENANT_SETTING = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uu
 TENANT_DEFAULT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 _SCOPE = "smbfinance.scope"
-_SET_SCOPE = text(
-    "SELECT set_config('app.tenant_id', :tenant_id, true),"
-    " set_config('app.cross_tenant', :cross_tenant, true)"
+# Sent through the driver directly: it runs at the start of every transaction.
+_SET_SCOPE = (
+    "SELECT set_config('app.tenant_id', %(tenant_id)s, true),"
+    " set_config('app.cross_tenant', %(cross_tenant)s, true)"
 )
 
 
@@ -125,7 +126,7 @@ def _apply_scope(session: Session, transaction: SessionTransaction, connection: 
             "no tenant scope on this session: wrap the work in tenant_scope(), "
             "public_scope() or dangerously_unscoped()"
         )
-    connection.execute(
+    connection.exec_driver_sql(
         _SET_SCOPE,
         {
             "tenant_id": str(scope.tenant_id) if scope.tenant_id else "",

@@ -260,12 +260,13 @@ def logout(*, session: Session, actor: Actor, now: datetime | None = None) -> No
             family.revoked_reason = "logout"
 
 
-_AUTHENTICATE = text(
+# Runs on every authenticated request: sent through the driver, no statement building.
+_AUTHENTICATE = (
     "SELECT m.role, t.base_currency, t.time_zone, t.settings FROM memberships m"
     " JOIN refresh_token_families f ON f.tenant_id = m.tenant_id AND f.user_id = m.user_id"
     " JOIN tenants t ON t.id = m.tenant_id"
-    " WHERE m.user_id = :user_id AND f.id = :family_id"
-    " AND f.revoked_at IS NULL AND f.expires_at > :now"
+    " WHERE m.user_id = %(user_id)s AND f.id = %(family_id)s"
+    " AND f.revoked_at IS NULL AND f.expires_at > %(now)s"
 )
 
 
@@ -279,9 +280,9 @@ def authenticate(
     When the session is already scoped to this tenant (a request), the transaction stays
     open for the request's own work: one BEGIN and one set_config per request, not two."""
     with tenant_scope(session, tenant_id):
-        row = session.execute(
-            _AUTHENTICATE, {"user_id": user_id, "family_id": family_id, "now": now or utcnow()}
-        ).one_or_none()
+        row = session.connection().exec_driver_sql(_AUTHENTICATE, {
+            "user_id": str(user_id), "family_id": str(family_id), "now": now or utcnow(),
+        }).one_or_none()
         if row is not None:
             profile.remember(session, profile.TenantProfile(
                 tenant_id, row.base_currency, row.time_zone, row.settings or {}))

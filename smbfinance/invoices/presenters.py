@@ -70,6 +70,23 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class _TwoPlaces(dict[str, bool]):
+    """Currencies known to have two decimals, filled as they are met."""
+
+    def __contains__(self, currency: object) -> bool:
+        known = self.get(currency)  # type: ignore[call-overload]
+        if known is None:
+            known = self[currency] = minor_units(str(currency)) == 2  # type: ignore[index]
+        return bool(known)
+
+
+_TWO_PLACES = _TwoPlaces()
+
+
+def _plain_money(amount: str, currency: str) -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
 def _text_money(amount: str, currency: str) -> dict[str, str]:
     if minor_units(currency) == 2:
         return {"amount": amount, "currency": currency}
@@ -82,11 +99,8 @@ def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
      contact_name, issue_date, due_date, currency, payment_ref, structured, net, vat, gross,
      paid, credited, outstanding, base_currency, gross_base, rate, version, created,
      updated) = row
-    if minor_units(currency) == 2 and minor_units(base_currency) == 2:
-        def as_money(amount: str, code: str) -> dict[str, str]:
-            return {"amount": amount, "currency": code}
-    else:
-        as_money = _text_money
+    as_money = _plain_money if (currency in _TWO_PLACES and base_currency in _TWO_PLACES) \
+        else _text_money
     return {
         "id": id_, "object": "invoice", "direction": direction, "kind": kind,
         "number": number, "status": status, "overdue": overdue, "urgency": urgency,
