@@ -83,10 +83,6 @@ class _TwoPlaces(dict[str, bool]):
 _TWO_PLACES = _TwoPlaces()
 
 
-def _plain_money(amount: str, currency: str) -> dict[str, str]:
-    return {"amount": amount, "currency": currency}
-
-
 def _text_money(amount: str, currency: str) -> dict[str, str]:
     if minor_units(currency) == 2:
         return {"amount": amount, "currency": currency}
@@ -94,13 +90,22 @@ def _text_money(amount: str, currency: str) -> dict[str, str]:
 
 
 def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
-    """A row of queries.TEXT_COLUMNS as the API shows it (the list fast path)."""
+    """A row of queries.TEXT_COLUMNS as the API shows it (the list fast path: a page builds
+    a hundred of these, so the common two-decimal case is written out inline)."""
     (id_, direction, kind, number, status, overdue, urgency, manual_urgency, contact_id,
      contact_name, issue_date, due_date, currency, payment_ref, structured, net, vat, gross,
      paid, credited, outstanding, base_currency, gross_base, rate, version, created,
      updated) = row
-    as_money = _plain_money if (currency in _TWO_PLACES and base_currency in _TWO_PLACES) \
-        else _text_money
+    if currency in _TWO_PLACES and base_currency in _TWO_PLACES:
+        amounts = ({"amount": net, "currency": currency}, {"amount": vat, "currency": currency},
+                   {"amount": gross, "currency": currency}, {"amount": paid, "currency": currency},
+                   {"amount": credited, "currency": currency},
+                   {"amount": outstanding, "currency": currency},
+                   {"amount": gross_base, "currency": base_currency})
+    else:
+        amounts = tuple(_text_money(a, c) for a, c in (
+            (net, currency), (vat, currency), (gross, currency), (paid, currency),
+            (credited, currency), (outstanding, currency), (gross_base, base_currency)))
     return {
         "id": id_, "object": "invoice", "direction": direction, "kind": kind,
         "number": number, "status": status, "overdue": overdue, "urgency": urgency,
@@ -108,14 +113,10 @@ def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
         else ("manual" if manual_urgency is not None else "computed"),
         "contact": {"id": contact_id, "name": contact_name},
         "issue_date": issue_date, "due_date": due_date, "currency": currency,
-        "payment_reference": reference(payment_ref, structured),
-        "net_total": as_money(net, currency), "vat_total": as_money(vat, currency),
-        "gross_total": as_money(gross, currency),
-        "amount_paid": as_money(paid, currency),
-        "amount_credited": as_money(credited, currency),
-        "outstanding": as_money(outstanding, currency),
-        "gross_total_base": as_money(gross_base, base_currency),
-        "exchange_rate": rate, "version": version,
+        "payment_reference": reference(payment_ref, structured) if payment_ref else None,
+        "net_total": amounts[0], "vat_total": amounts[1], "gross_total": amounts[2],
+        "amount_paid": amounts[3], "amount_credited": amounts[4], "outstanding": amounts[5],
+        "gross_total_base": amounts[6], "exchange_rate": rate, "version": version,
         "created_at": created.isoformat(), "updated_at": updated.isoformat(),
     }
 
