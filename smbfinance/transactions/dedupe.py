@@ -1,0 +1,32 @@
+"""Exactly-once keys for bank transactions. Pure.
+
+A file's entry is identified within its account by (booking date, amount, n) where n
+counts the entries with that same date and amount in the statement: the same movement
+read from two overlapping statements, or from a CODA and a CAMT.053 export of the same
+day, gets the same key. Counterparty and remittance text are left out on purpose: formats
+spell them differently (truncated, joined, transliterated), and the bank's reference
+differs between formats too. See docs/decisions/0014-transaction-dedupe-keys.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+
+def provider_key(provider: str, provider_id: str) -> str:
+    return f"{provider}:{provider_id}"
+
+
+class FileKeys:
+    """Hands out fingerprint keys for one statement's entries, in file order."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[date, Decimal], int] = defaultdict(int)
+
+    def key(self, booking_date: date, amount: Decimal) -> str:
+        normalised = amount.quantize(Decimal("0.01"))
+        slot = (booking_date, normalised)
+        self._seen[slot] += 1
+        return f"fp:{booking_date.isoformat()}:{normalised}:{self._seen[slot]}"
