@@ -71,8 +71,10 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.health.rest import blp as health_blp
     from smbfinance.invoices.rest import blp as invoices_blp
     from smbfinance.rates.rest import blp as rates_blp
+    from smbfinance.transactions.rest import blp as transactions_blp
 
-    for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, health_blp):
+    for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
+                      health_blp):
         api.register_blueprint(blueprint)
 
 

@@ -25,7 +25,7 @@ def imported_roots(source: str) -> set[str]:
 
 
 def service_modules():
-    found = set(PACKAGE.rglob("service.py"))
+    found = set(PACKAGE.rglob("service.py")) | set(PACKAGE.rglob("*_service.py"))
     found |= {p for p in PACKAGE.rglob("*.py") if "services" in p.relative_to(PACKAGE).parts}
     return sorted(found)
 

@@ -1,0 +1,79 @@
+"""REST routes: statement imports, bank accounts, transactions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from smbfinance.extensions import db
+from smbfinance.transactions import import_service as imports
+from smbfinance.transactions import schemas
+from smbfinance.transactions import service as transactions
+from smbfinance.web.api import AuthenticatedView, Blueprint
+from smbfinance.web.auth import current_actor
+from smbfinance.web.idempotency import idempotent
+from smbfinance.web.uploads import FileUpload
+
+blp = Blueprint("transactions", __name__, url_prefix="/api/v1",
+                description="Bank accounts, transactions and statement imports.")
+BEARER = [{"bearerAuth": []}]
+
+
+@blp.route("/imports")
+class Imports(AuthenticatedView):
+    accepted_media_types = ("multipart/form-data",)
+
+    @blp.arguments(FileUpload, location="files")
+    @blp.arguments(schemas.ImportIn, location="form")
+    @blp.response(201, schemas.ImportBatchOut)
+    @blp.alt_response(422, description="Not a statement, structurally broken (with the line "
+                                       "or element), or inconsistent under strict=true")
+    @blp.doc(security=BEARER)
+    @idempotent
+    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+        """Import a CODA, CAMT.053 (XML or ZIP), MT940 or OFX file; the format is read from
+        the content. Re-importing changes nothing."""
+        return imports.import_statements(
+            session=db.session, actor=current_actor(), stream=files["file"].stream,
+            file_name=files["file"].filename, bank_account_id=form.get("bank_account_id"),
+            strict=form["strict"])
+
+
+@blp.route("/imports/<uuid:batch_id>")
+class ImportView(AuthenticatedView):
+    @blp.response(200, schemas.ImportBatchOut)
+    @blp.doc(security=BEARER)
+    def get(self, batch_id: UUID) -> Any:
+        """An import: format, status, counts per statement, warnings and errors."""
+        return imports.get_batch(session=db.session, actor=current_actor(), batch_id=batch_id)
+
+
+@blp.route("/bank-accounts")
+class BankAccounts(AuthenticatedView):
+    @blp.response(200, schemas.BankAccountList)
+    @blp.doc(security=BEARER)
+    def get(self) -> dict[str, Any]:
+        """The company's bank accounts with their latest balance and its freshness."""
+        page = transactions.list_accounts(session=db.session, actor=current_actor())
+        return {"data": page.items, "has_more": page.has_more}
+
+
+@blp.route("/bank-accounts/<uuid:account_id>")
+class BankAccountView(AuthenticatedView):
+    @blp.response(200, schemas.BankAccountOut)
+    @blp.doc(security=BEARER)
+    def get(self, account_id: UUID) -> Any:
+        """One bank account."""
+        return transactions.get_account(session=db.session, actor=current_actor(),
+                                        account_id=account_id)
+
+
+@blp.route("/transactions")
+class Transactions(AuthenticatedView):
+    @blp.arguments(schemas.TransactionListArgs, location="query")
+    @blp.response(200, schemas.TransactionList)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Bank transactions, newest first, a page at a time."""
+        page = transactions.list_transactions(session=db.session, actor=current_actor(), **args)
+        return {"data": page.items, "has_more": page.has_more}

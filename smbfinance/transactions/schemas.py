@@ -1,0 +1,136 @@
+"""Request and response shapes for bank accounts, transactions and imports."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from smbfinance.web.schemas import ListArgs, StrictSchema
+
+
+class ImportIn(StrictSchema):
+    bank_account_id = fields.UUID(metadata={
+        "description": "Import into this account (default: found or created from the file)"})
+    strict = fields.Boolean(load_default=False, metadata={
+        "description": "Reject the file on any consistency warning"})
+
+
+class ImportWarningOut(Schema):
+    statement = fields.Integer(allow_none=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    line = fields.Integer(allow_none=True)
+    path = fields.String(allow_none=True)
+
+
+class StatementOut(Schema):
+    index = fields.Integer(required=True)
+    bank_account_id = fields.String(required=True)
+    iban = fields.String(allow_none=True)
+    account_number = fields.String(allow_none=True)
+    statement_id = fields.String(allow_none=True)
+    currency = fields.String(required=True)
+    opening_balance = fields.String(allow_none=True)
+    closing_balance = fields.String(allow_none=True)
+    closing_date = fields.String(allow_none=True)
+    read = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    duplicates = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    total = fields.String(required=True)
+    warnings = fields.List(fields.Nested(ImportWarningOut), required=True)
+
+
+class ImportErrorOut(Schema):
+    line = fields.Integer(allow_none=True)
+    path = fields.String(allow_none=True)
+    message = fields.String(required=True)
+
+
+class CountsOut(Schema):
+    read = fields.Integer(attribute="read_count", required=True)
+    created = fields.Integer(attribute="created_count", required=True)
+    duplicates = fields.Integer(attribute="duplicate_count", required=True)
+    updated = fields.Integer(attribute="updated_count", required=True)
+    skipped = fields.Integer(attribute="skipped_count", required=True)
+
+
+class ImportBatchOut(Schema):
+    id = fields.UUID(required=True)
+    object = fields.Constant("import", dump_only=True)
+    format = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ["processing", "completed", "rejected", "failed"]))
+    file_name = fields.String(allow_none=True)
+    file_size = fields.Integer(required=True)
+    file_sha256 = fields.String(required=True)
+    strict = fields.Boolean(required=True)
+    bank_account_id = fields.UUID(allow_none=True)
+    counts = fields.Function(lambda batch: CountsOut().dump(batch), required=True)
+    statements = fields.List(fields.Nested(StatementOut), required=True)
+    warnings = fields.List(fields.Nested(ImportWarningOut), required=True)
+    errors = fields.List(fields.Nested(ImportErrorOut), required=True)
+    created_at = fields.DateTime(required=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class BankAccountOut(Schema):
+    id = fields.UUID(required=True)
+    object = fields.Constant("bank_account", dump_only=True)
+    iban = fields.String(allow_none=True)
+    account_number = fields.String(allow_none=True)
+    bic = fields.String(allow_none=True)
+    currency = fields.String(required=True)
+    holder = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    current_balance = fields.Function(
+        lambda a: None if a.current_balance is None
+        else {"amount": str(a.current_balance), "currency": a.currency},
+        allow_none=True, metadata={"description": "Money object"})
+    balance_date = fields.Date(allow_none=True)
+    balance_source = fields.String(allow_none=True)
+    synchronized_at = fields.DateTime(allow_none=True)
+    is_active = fields.Boolean(required=True)
+    version = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class BankAccountList(Schema):
+    object = fields.Constant("list", dump_only=True)
+    data = fields.List(fields.Nested(BankAccountOut), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class TransactionOut(Schema):
+    id = fields.UUID(required=True)
+    object = fields.Constant("transaction", dump_only=True)
+    bank_account_id = fields.UUID(required=True)
+    amount = fields.Function(lambda t: {"amount": str(t.amount), "currency": t.currency},
+                             required=True, metadata={"description": "Money object"})
+    booking_date = fields.Date(required=True)
+    value_date = fields.Date(allow_none=True)
+    counterparty_name = fields.String(allow_none=True)
+    counterparty_iban = fields.String(allow_none=True)
+    remittance = fields.String(allow_none=True)
+    structured_reference = fields.String(allow_none=True)
+    bank_reference = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    source = fields.String(required=True)
+    category_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+    import_batch_id = fields.UUID(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TransactionList(Schema):
+    object = fields.Constant("list", dump_only=True)
+    data = fields.List(fields.Nested(TransactionOut), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class TransactionListArgs(ListArgs):
+    bank_account_id = fields.UUID()
+    booked_after = fields.Date()
+    booked_before = fields.Date()
+    direction = fields.String(validate=validate.OneOf(["in", "out"]))
+    status = fields.String(validate=validate.OneOf(["pending", "booked"]))
+
