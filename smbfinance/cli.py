@@ -117,6 +117,48 @@ def rates_import(path: Path, tenant_id: Any) -> None:
                f"({result.first_day} … {result.last_day})")
 
 
+@main.command("import", help="Import a bank statement file (CODA, CAMT.053, MT940, OFX).")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", "tenant_id", required=True, type=click.UUID,
+              help="The tenant (company) the statement belongs to.")
+@click.option("--account", "account_id", type=click.UUID, default=None,
+              help="Import into this bank account (default: from the file).")
+@click.option("--strict", is_flag=True, help="Refuse the file on any consistency warning.")
+def import_file(path: Path, tenant_id: Any, account_id: Any, strict: bool) -> None:
+    from smbfinance import create_app
+    from smbfinance.auth.models import Role, Tenant
+    from smbfinance.auth.permissions import Actor
+    from smbfinance.errors import DomainError
+    from smbfinance.extensions import db as database
+    from smbfinance.tenancy import tenant_scope
+    from smbfinance.transactions import import_service
+
+    app = create_app()
+    actor = Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+    size = path.stat().st_size
+    with app.app_context(), tenant_scope(database.session, tenant_id):
+        if database.session.get(Tenant, tenant_id) is None:
+            raise click.ClickException(f"no tenant {tenant_id}: see GET /api/v1/me for yours")
+        database.session.rollback()
+        with path.open("rb") as stream, click.progressbar(
+                length=size, label=f"importing {path.name}", show_pos=False) as bar:
+            def progress(_entries: int) -> None:
+                bar.update(stream.tell() - bar.pos)
+
+            try:
+                batch = import_service.import_statements(
+                    session=database.session, actor=actor, stream=stream, file_name=path.name,
+                    bank_account_id=account_id, strict=strict, progress=progress)
+            except DomainError as error:
+                raise click.ClickException(f"{error.detail}") from None
+            bar.update(size - bar.pos)
+    click.echo(f"✓ {batch.format}: {batch.read_count} read, {batch.created_count} new, "
+               f"{batch.duplicate_count} already there, {batch.updated_count} updated "
+               f"(import {batch.id})")
+    for warning in batch.warnings:
+        click.echo(f"  ! statement {warning['statement'] + 1}: {warning['message']}")
+
+
 @main.command(help="Serve the API with gunicorn.")
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 @click.option("--workers", type=int, default=2)
