@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bench import invoice_list, rls_overhead
+from bench import ingest, invoice_list, reconciliation, rls_overhead
 
 
 def main() -> None:
     rls_overhead.main()
     invoice_list.main()
+    reconciliation.main()
+    ingest.main()
 
 
 if __name__ == "__main__":

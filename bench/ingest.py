@@ -1,0 +1,155 @@
+"""Statement ingestion.
+
+1. Speed: transactions per second through the real import path (a generated CAMT.053 of
+   10,000 entries, 10% already present: parse, dedupe keys, COPY to staging, INSERT … ON
+   CONFLICT, batch bookkeeping, RLS) divided by a reference measured in the same run —
+   the same rows COPYed straight into a temporary table and moved with the same
+   INSERT … ON CONFLICT over a bare psycopg2 connection. Target ≥ 0.6.
+2. Memory: peak Python memory (tracemalloc) while importing generated CAMT.053 files of
+   50,000 and 200,000 entries; flat means the ratio stays near 1 while the file grows ×4.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+
+from bench.harness import infrastructure
+from config import normalise_database_url
+from smbfinance import create_app
+from smbfinance.auth.models import Role
+from smbfinance.auth.permissions import Actor
+from smbfinance.extensions import db
+from smbfinance.tenancy import tenant_scope
+from smbfinance.transactions import import_service
+
+IBAN = "BE68539007547034"
+
+
+def camt_file(path: Path, entries: int, *, start: int = 0) -> None:
+    """A camt.053.001.02 statement written entry by entry (never held in memory whole)."""
+    first = date(2026, 1, 1)
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:'
+                  '20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>B</MsgId>'
+                  "<CreDtTm>2026-01-01T00:00:00</CreDtTm></GrpHdr><Stmt><Id>S</Id>"
+                  "<CreDtTm>2026-01-01T00:00:00</CreDtTm><Acct><Id><IBAN>" + IBAN +
+                  "</IBAN></Id><Ccy>EUR</Ccy></Acct>")
+        for n in range(start, start + entries):
+            day = first + timedelta(days=n // 400)
+            amount = Decimal(n % 9973 + 1) / 100
+            sign = "CRDT" if n % 3 else "DBIT"
+            out.write(f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{sign}</CdtDbtInd>'
+                      f"<Sts>BOOK</Sts><BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt>"
+                      f"</ValDt><AcctSvcrRef>REF{n}</AcctSvcrRef><NtryDtls><TxDtls><RmtInf>"
+                      f"<Ustrd>Invoice {n} payment</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+        out.write("</Stmt></BkToCstmrStmt></Document>")
+
+
+def _tenant(app, session) -> Actor:
+    from smbfinance.auth import service as auth
+    from smbfinance.web.auth import token_settings
+
+    signed = auth.register(session=session, settings=token_settings(app),
+                           company_name="Ingest BV",
+                           email=f"ingest.{uuid.uuid4().hex[:8]}@example.com",
+                           password="bench-password-1")
+    return Actor(user_id=signed.user.id, tenant_id=signed.tenant.id, role=Role.OWNER)
+
+
+def _import(session, actor: Actor, path: Path) -> float:
+    started = time.perf_counter()
+    with tenant_scope(session, actor.tenant_id), path.open("rb") as stream:
+        import_service.import_statements(session=session, actor=actor, stream=stream)
+    return time.perf_counter() - started
+
+
+def _reference(dsn: str, tenant_id: uuid.UUID, account_id: uuid.UUID, rows: int,
+               present: int) -> float:
+    """The same work with nothing around it: COPY → staging → INSERT … ON CONFLICT."""
+    buffer = io.StringIO()
+    first = date(2026, 1, 1)
+    for n in range(rows):
+        day = first + timedelta(days=n // 400)
+        amount = Decimal(n % 9973 + 1) / 100 * (1 if n % 3 else -1)
+        buffer.write(f"{uuid.uuid4()},{account_id},{amount},EUR,{day},{day},,,,Invoice {n} "
+                     f"payment,,REF{n},,,booked,camt053,fp:{day}:{amount:.2f}:{n % 400 + present}"
+                     ",,{}\n")
+    connection = psycopg2.connect(dsn)
+    started = time.perf_counter()
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+        cursor.execute(import_service._CREATE_STAGING.text)
+        buffer.seek(0)
+        cursor.copy_expert("COPY import_staging (" + ", ".join(import_service._COLUMNS)
+                           + ") FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.execute(import_service._MOVE.text)
+        cursor.fetchall()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def main() -> None:
+    infra = infrastructure()
+    app = create_app("testing", overrides={
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(infra.database_url),
+        "REDIS_URL": infra.redis_url, "LOG_LEVEL": "WARNING"})
+    work = Path(tempfile.mkdtemp(prefix="smbfinance-bench-"))
+    try:
+        with app.app_context():
+            session = db.session
+            actor = _tenant(app, session)
+            rows, present = 10_000, 1_000
+            camt_file(work / "present.xml", present)
+            camt_file(work / "full.xml", rows)
+            _import(session, actor, work / "present.xml")
+            real = _import(session, actor, work / "full.xml")
+            from smbfinance.transactions.models import BankAccount
+
+            with tenant_scope(session, actor.tenant_id):
+                account_id = session.query(BankAccount.id).scalar()
+                session.rollback()
+            reference_actor = _tenant(app, session)
+            with tenant_scope(session, reference_actor.tenant_id):
+                camt_file(work / "one.xml", 1)
+                _import(session, reference_actor, work / "one.xml")
+                ref_account = session.query(BankAccount.id).scalar()
+                session.rollback()
+            reference = _reference(normalise_database_url(infra.database_url).replace(
+                "postgresql+psycopg2://", "postgresql://"), reference_actor.tenant_id,
+                ref_account, rows, 0)
+            print(f"ingest: import path {rows / real:.0f} rows/s, reference COPY+INSERT "
+                  f"{rows / reference:.0f} rows/s, ratio {reference / real:.2f} (target ≥ 0.6)",
+                  flush=True)
+            del account_id
+            peaks = []
+            for size in (50_000, 200_000):
+                path = work / f"big-{size}.xml"
+                camt_file(path, size)
+                other = _tenant(app, session)
+                tracemalloc.start()
+                seconds = _import(session, other, path)
+                peaks.append(tracemalloc.get_traced_memory()[1])
+                tracemalloc.stop()
+                print(f"ingest: {size:,} entries ({path.stat().st_size / 1e6:.0f} MB) in "
+                      f"{seconds:.1f} s, peak {peaks[-1] / 1e6:.1f} MB", flush=True)
+            print(f"ingest: peak memory ×{peaks[1] / peaks[0]:.2f} for a file ×4 "
+                  "(flat ≈ 1)")
+    finally:
+        for path in work.iterdir():
+            path.unlink()
+        work.rmdir()
+        infra.stop()
+
+
+if __name__ == "__main__":
+    main()
