@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from smbfinance.auth.permissions import Actor, Permission, require
+from smbfinance.categorisation import service as categorisation
 from smbfinance.contacts.validation import normalise_iban
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
@@ -110,6 +111,8 @@ def import_statements(
             session.flush()
             _Importer(session, batch, fmt, bank_account_id, strict, progress).run(
                 importers.parser_for(fmt).parse(stream))
+            categorisation.apply_to_import_batch(session=session, actor=actor,
+                                                 import_batch_id=batch_id)
     except ImportFormatError as error:
         where = f"line {error.line}" if error.line is not None else (error.path or "file")
         _record_rejection(session, actor, batch_id, fmt, file_name, digest, size, strict,

@@ -122,6 +122,8 @@ class BankTransaction(TenantOwnedMixin, TimestampMixin, Base):
     category_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     ignore_for_forecast: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Who set category/contact/forecast flag: 'rule', 'user' (rules then keep off) or None.
+    categorised_by: Mapped[str | None] = mapped_column(String(8))
     notes: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     matched_amount: Mapped[Decimal] = mapped_column(MONEY, nullable=False, default=Decimal(0))

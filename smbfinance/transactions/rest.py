@@ -11,6 +11,7 @@ from smbfinance.transactions import schemas
 from smbfinance.transactions import service as transactions
 from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
+from smbfinance.web.etag import expected_version, with_etag
 from smbfinance.web.idempotency import idempotent
 from smbfinance.web.uploads import FileUpload
 
@@ -77,3 +78,26 @@ class Transactions(AuthenticatedView):
         """Bank transactions, newest first, a page at a time."""
         page = transactions.list_transactions(session=db.session, actor=current_actor(), **args)
         return {"data": page.items, "has_more": page.has_more}
+
+
+@blp.route("/transactions/<uuid:transaction_id>")
+class TransactionView(AuthenticatedView):
+    @blp.response(200, schemas.TransactionOut)
+    @blp.doc(security=BEARER)
+    def get(self, transaction_id: UUID) -> Any:
+        """One bank transaction (with its ETag)."""
+        found = transactions.get_transaction(session=db.session, actor=current_actor(),
+                                             transaction_id=transaction_id)
+        return with_etag(found, found.version)
+
+    @blp.arguments(schemas.TransactionPatch)
+    @blp.response(200, schemas.TransactionOut)
+    @blp.alt_response(412, description="If-Match does not match the current version")
+    @blp.doc(security=BEARER)
+    def patch(self, body: dict[str, Any], transaction_id: UUID) -> Any:
+        """Set category, contact, notes or the forecast flag (the bank's facts cannot
+        change); a category or contact set here is never overwritten by a rule."""
+        found = transactions.update_transaction(
+            session=db.session, actor=current_actor(), transaction_id=transaction_id,
+            changes=body, expected_version=expected_version())
+        return with_etag(found, found.version)

@@ -117,7 +117,14 @@ class TransactionOut(Schema):
     source = fields.String(required=True)
     category_id = fields.UUID(allow_none=True)
     contact_id = fields.UUID(allow_none=True)
+    notes = fields.String(allow_none=True)
+    ignore_for_forecast = fields.Boolean(required=True)
+    categorised_by = fields.String(allow_none=True, validate=validate.OneOf(["rule", "user"]),
+                                   metadata={"description": "Who categorised it: a rule, a "
+                                                            "person (rules then keep off), "
+                                                            "or nobody yet"})
     import_batch_id = fields.UUID(allow_none=True)
+    version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
 
 
@@ -134,3 +141,15 @@ class TransactionListArgs(ListArgs):
     direction = fields.String(validate=validate.OneOf(["in", "out"]))
     status = fields.String(validate=validate.OneOf(["pending", "booked"]))
 
+
+class TransactionPatch(StrictSchema):
+    """Only these can change: the bank's facts (amount, dates, counterparty, texts, …) are
+    refused, by name."""
+
+    error_messages = {"unknown": "cannot be changed: only category_id, contact_id, notes and "
+                                 "ignore_for_forecast can"}
+
+    category_id = fields.UUID(allow_none=True)
+    contact_id = fields.UUID(allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    ignore_for_forecast = fields.Boolean()

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
+from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
-from smbfinance.db import transaction
-from smbfinance.errors import NotFound
+from smbfinance.categorisation import service as categorisation
+from smbfinance.contacts import service as contacts
+from smbfinance.db import transaction, utcnow
+from smbfinance.errors import ErrorList, NotFound, PreconditionFailed
 from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.transactions.models import BankAccount, BankTransaction
+
+# What a person may change on a transaction; everything else is the bank's fact.
+EDITABLE = ("category_id", "contact_id", "notes", "ignore_for_forecast")
+# Changing one of these by hand takes the transaction out of the rules' hands.
+CATEGORISATION = ("category_id", "contact_id", "ignore_for_forecast")
 
 
 def list_accounts(*, session: Session, actor: Actor) -> Page[BankAccount]:
@@ -65,3 +74,69 @@ def list_transactions(
         rows = session.execute(query.order_by(*(c.desc() for c in order))
                                .limit(limit + 1)).scalars().all()
     return page_of(list(rows), limit)
+
+
+def get_transaction(*, session: Session, actor: Actor,
+                    transaction_id: uuid.UUID) -> BankTransaction:
+    require(actor, Permission.FINANCE_READ)
+    with transaction(session):
+        return _get_transaction(session, transaction_id)
+
+
+def _get_transaction(session: Session, transaction_id: uuid.UUID, *,
+                     for_update: bool = False) -> BankTransaction:
+    query = select(BankTransaction).where(BankTransaction.id == transaction_id)
+    if for_update:
+        query = query.with_for_update()
+    found = session.execute(query).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no transaction {transaction_id}")
+    return found
+
+
+def update_transaction(
+    *, session: Session, actor: Actor, transaction_id: uuid.UUID, changes: dict[str, Any],
+    expected_version: int | None = None,
+) -> BankTransaction:
+    """Change what is ours on a transaction: category, contact, notes, the forecast flag.
+    The bank's facts are refused by name. Setting category, contact or the flag by hand
+    marks the transaction `categorised_by = 'user'`: rules leave it alone from then on."""
+    require(actor, Permission.FINANCE_WRITE)
+    errors = ErrorList()
+    for key in changes:
+        if key not in EDITABLE:
+            errors.add(key, "cannot be changed: only " + ", ".join(EDITABLE) + " can",
+                       "read_only")
+    if "ignore_for_forecast" in changes and not isinstance(changes["ignore_for_forecast"], bool):
+        errors.add("ignore_for_forecast", "must be true or false")
+    errors.raise_if_any()
+    with transaction(session):
+        found = _get_transaction(session, transaction_id, for_update=True)
+        if expected_version is not None and found.version != expected_version:
+            raise PreconditionFailed(
+                f"the transaction changed since you read it (version {found.version}, you "
+                f"sent {expected_version}): fetch it again and retry")
+        category_id, contact_id = changes.get("category_id"), changes.get("contact_id")
+        if category_id is not None and not categorisation.live_category_ids(
+                session=session, actor=actor, category_ids=[category_id]):
+            errors.add("category_id", f"no category {category_id}", "not_found")
+        if contact_id is not None and not contacts.get_contacts(
+                session=session, actor=actor, contact_ids=[contact_id]):
+            errors.add("contact_id", f"no contact {contact_id}", "not_found")
+        errors.raise_if_any()
+        before = _editable_state(found)
+        for key, value in changes.items():
+            setattr(found, key, value.strip() or None if isinstance(value, str) else value)
+        if any(key in CATEGORISATION for key in changes):
+            found.categorised_by = "user"
+        found.updated_at = utcnow()
+        session.flush()
+        audit.record(session, actor=actor, action="transaction.updated",
+                     entity_type="transaction", entity_id=found.id, before=before,
+                     after=_editable_state(found))
+    return found
+
+
+def _editable_state(found: BankTransaction) -> dict[str, Any]:
+    return {**{key: getattr(found, key) for key in EDITABLE},
+            "categorised_by": found.categorised_by}

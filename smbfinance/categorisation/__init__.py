@@ -1,0 +1,1 @@
+"""Categories and categorisation rules for bank transactions (see rules.py for matching)."""
