@@ -54,11 +54,16 @@ def test_name_contains_ignores_case_accents_and_spacing() -> None:
 def test_name_contains_finds_any_part_however_it_is_written(
         prefix: str, needle: str, suffix: str, data: st.DataObject) -> None:
     # given a name that holds the needle, with the needle's letters cased at random and
-    # accents added
+    # accents added (case changed only where it maps back: Turkish dotless ı upper-cases
+    # to I, a different letter)
     accents = ("\u0301", "\u0300", "\u0308", "")
+
+    def recased(ch: str) -> str:
+        other = ch.upper() if data.draw(st.booleans()) else ch.lower()
+        return other if engine.fold(other) == engine.fold(ch) else ch
+
     written = "".join(
-        unicodedata.normalize("NFC", (ch.upper() if data.draw(st.booleans()) else ch.lower())
-                              + data.draw(st.sampled_from(accents)))
+        unicodedata.normalize("NFC", recased(ch) + data.draw(st.sampled_from(accents)))
         for ch in needle)
     assume(engine.fold(needle))
     name = f"{prefix} {written} {suffix}"
