@@ -14,7 +14,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -27,7 +27,6 @@ from smbfinance.contacts.validation import normalise_iban
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
 from smbfinance.transactions import importers
-from smbfinance.transactions.dedupe import FileKeys
 from smbfinance.transactions.importers.model import (
     Entry,
     ImportFormatError,
@@ -43,18 +42,25 @@ Progress = Callable[[int], None]
 _COLUMNS = ("id", "bank_account_id", "amount", "currency", "booking_date", "value_date",
             "counterparty_name", "counterparty_iban", "counterparty_bic", "remittance",
             "structured_reference", "bank_reference", "end_to_end_id", "transaction_code",
-            "status", "source", "dedupe_key", "import_batch_id", "details")
+            "status", "source", "import_batch_id", "details")
+_STAGED = (*_COLUMNS, "statement_index", "seq")
 _CREATE_STAGING = text(
     "CREATE TEMP TABLE IF NOT EXISTS import_staging ("
     " id uuid, bank_account_id uuid, amount numeric(18, 2), currency text,"
     " booking_date date, value_date date, counterparty_name text, counterparty_iban text,"
     " counterparty_bic text, remittance text, structured_reference text,"
     " bank_reference text, end_to_end_id text, transaction_code text, status text,"
-    " source text, dedupe_key text, import_batch_id uuid, details jsonb) ON COMMIT DROP"
+    " source text, import_batch_id uuid, details jsonb, statement_index int, seq bigint)"
+    " ON COMMIT DROP"
 )
+# The dedupe key (ADR 0014) is numbered here, over the whole statement staged in PostgreSQL,
+# so Python memory stays flat however long the statement is. Same format as
+# dedupe.FileKeys: fp:<date>:<amount with 2 decimals>:<occurrence of date+amount>.
 _MOVE = text(
-    "INSERT INTO bank_transactions (" + ", ".join(_COLUMNS) + ")"  # noqa: S608  - our columns
-    " SELECT " + ", ".join(_COLUMNS) + " FROM import_staging"
+    "INSERT INTO bank_transactions (" + ", ".join(_COLUMNS) + ", dedupe_key)"  # noqa: S608
+    " SELECT " + ", ".join(_COLUMNS) + ", 'fp:' || booking_date::text || ':' || amount::text"
+    "  || ':' || row_number() OVER (PARTITION BY booking_date, amount ORDER BY seq)"
+    " FROM import_staging WHERE statement_index = :statement_index"
     " ON CONFLICT (tenant_id, bank_account_id, dedupe_key) DO UPDATE SET"
     "  status = 'booked', booking_date = EXCLUDED.booking_date,"
     "  value_date = EXCLUDED.value_date, bank_reference = EXCLUDED.bank_reference,"
@@ -63,6 +69,7 @@ _MOVE = text(
     " WHERE bank_transactions.status = 'pending' AND EXCLUDED.status = 'booked'"
     " RETURNING (xmax = 0) AS inserted"
 )
+_CLEAR = text("DELETE FROM import_staging WHERE statement_index = :statement_index")
 
 
 class ImportRejected(Invalid):
@@ -73,12 +80,12 @@ class ImportRejected(Invalid):
 class _StatementState:
     start: StatementStart
     account: BankAccount
-    keys: FileKeys = field(default_factory=FileKeys)
     read: int = 0
     created: int = 0
     duplicates: int = 0
     updated: int = 0
     total: Decimal = Decimal(0)
+    moved: bool = False
 
 
 def import_statements(
@@ -160,7 +167,6 @@ class _Importer:
         self.session, self.batch, self.source = session, batch, fmt
         self.bank_account_id, self.strict, self.progress = bank_account_id, strict, progress
         self.rows: list[tuple[Any, ...]] = []
-        self.pending: list[_StatementState] = []
         self.states: dict[int, _StatementState] = {}
         self.read = 0
         session.execute(_CREATE_STAGING)
@@ -174,7 +180,10 @@ class _Importer:
                     event, _account_for(self.session, event, self.bank_account_id))
             elif isinstance(event, StatementEnd):
                 self._end(event)
-        self._flush()
+        self._stage()
+        for index, state in self.states.items():
+            if not state.moved:
+                self._move(state, index)  # a statement without its end record
         batch = self.batch
         states = list(self.states.values())
         batch.read_count = sum(s.read for s in states)
@@ -191,17 +200,16 @@ class _Importer:
         state.read += 1
         state.total += entry.amount
         self.read += 1
-        key = state.keys.key(entry.booking_date, entry.amount)
         self.rows.append((
             new_id(), state.account.id, entry.amount, entry.currency, entry.booking_date,
             entry.value_date, _clip(entry.counterparty_name, 200),
             _clip(entry.counterparty_iban, 64), _clip(entry.counterparty_bic, 11),
             _clean(entry.remittance), _clip(entry.structured_reference, 35),
             _clip(entry.bank_reference, 100), _clip(entry.end_to_end_id, 100),
-            _clip(entry.transaction_code, 50), entry.status, self.source, key, self.batch.id,
-            _json(entry.details), entry.statement_index))
+            _clip(entry.transaction_code, 50), entry.status, self.source, self.batch.id,
+            _json(entry.details), entry.statement_index, self.read))
         if len(self.rows) >= CHUNK:
-            self._flush()
+            self._stage()
 
     def _end(self, end: StatementEnd) -> None:
         state = self.states[end.statement_index]
@@ -220,8 +228,8 @@ class _Importer:
             account.balance_date = end.closing_date
             account.balance_source = self.source
             account.synchronized_at = utcnow()
-        self.pending.append(state)
-        self._flush()
+        self._stage()
+        self._move(state, end.statement_index)
         self.batch.statements = [*self.batch.statements, {
             "index": end.statement_index, "bank_account_id": str(account.id),
             "iban": account.iban, "account_number": account.account_number,
@@ -233,44 +241,32 @@ class _Importer:
             "updated": state.updated, "total": str(state.total), "warnings": warnings,
         }]
 
-    def _flush(self) -> None:
+    def _stage(self) -> None:
         if not self.rows:
             return
         rows, self.rows = self.rows, []
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         for row in rows:
-            writer.writerow(["" if value is None else value for value in row[:-1]])
+            writer.writerow(["" if value is None else value for value in row])
         buffer.seek(0)
-        connection = self.session.connection()
-        cursor = connection.connection.cursor()
+        cursor = self.session.connection().connection.cursor()
         try:
             cursor.copy_expert(
-                "COPY import_staging (" + ", ".join(_COLUMNS) + ") FROM STDIN WITH (FORMAT csv)",
+                "COPY import_staging (" + ", ".join(_STAGED) + ") FROM STDIN WITH (FORMAT csv)",
                 buffer)
         finally:
             cursor.close()
-        results = self.session.execute(_MOVE).scalars().all()
-        self.session.execute(text("TRUNCATE import_staging"))
-        inserted = sum(1 for flag in results if flag)
-        updated = len(results) - inserted
-        by_statement: dict[int, int] = {}
-        for row in rows:
-            by_statement[row[-1]] = by_statement.get(row[-1], 0) + 1
-        # Attribute counts per statement: within one flush they are in file order, so a
-        # proportional split is exact when a flush holds one statement (the common case).
-        remaining_inserted, remaining_updated = inserted, updated
-        for index, count in by_statement.items():
-            state = self.states[index]
-            share_inserted = min(count, remaining_inserted)
-            share_updated = min(count - share_inserted, remaining_updated)
-            state.created += share_inserted
-            state.updated += share_updated
-            state.duplicates += count - share_inserted - share_updated
-            remaining_inserted -= share_inserted
-            remaining_updated -= share_updated
         if self.progress is not None:
             self.progress(self.read)
+
+    def _move(self, state: _StatementState, index: int) -> None:
+        results = self.session.execute(_MOVE, {"statement_index": index}).scalars().all()
+        self.session.execute(_CLEAR, {"statement_index": index})
+        state.created = sum(1 for inserted in results if inserted)
+        state.updated = len(results) - state.created
+        state.duplicates = state.read - len(results)
+        state.moved = True
 
 
 def _account_for(session: Session, start: StatementStart,
