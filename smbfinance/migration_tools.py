@@ -5,10 +5,12 @@ Every tenant-owned table gets `enable_tenant_rls("table")` right after its CREAT
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 from flask import current_app
+from sqlalchemy.dialects import postgresql as pg
 
-from smbfinance.tenancy import TENANT_SETTING
+from smbfinance.tenancy import TENANT_DEFAULT, TENANT_SETTING
 
 POLICY_NAME = "tenant_isolation"
 
@@ -53,3 +55,11 @@ def grant_app(privileges: str, on: str) -> None:
 
 def revoke_app(privileges: str, on: str) -> None:
     op.execute(f"REVOKE {privileges} ON {on} FROM {app_role()}")
+
+
+def tenant_id_column() -> sa.Column:
+    """tenant_id for a new tenant-owned table: NOT NULL, filled from the transaction's
+    tenant by default, cascading with its tenant."""
+    return sa.Column("tenant_id", pg.UUID(as_uuid=True),
+                     sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False,
+                     server_default=sa.text(TENANT_DEFAULT))

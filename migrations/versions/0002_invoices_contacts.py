@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from smbfinance.migration_tools import enable_tenant_rls, revoke_app
-from smbfinance.tenancy import TENANT_DEFAULT
+from smbfinance.migration_tools import enable_tenant_rls, revoke_app, tenant_id_column
 
 revision = "0002_invoices_contacts"
 down_revision = "0001_foundation"
@@ -25,9 +24,6 @@ MONEY = sa.Numeric(18, 2)
 TS = sa.DateTime(timezone=True)
 
 
-def tenant_column() -> sa.Column:
-    return sa.Column("tenant_id", UUID, sa.ForeignKey("tenants.id", ondelete="CASCADE"),
-                     nullable=False, server_default=sa.text(TENANT_DEFAULT))
 
 
 def timestamps() -> list[sa.Column]:
@@ -45,7 +41,7 @@ def upgrade() -> None:
 
     op.create_table(
         "contacts",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("vat_number", sa.String(20)),
@@ -71,7 +67,7 @@ def upgrade() -> None:
 
     op.create_table(
         "contact_ibans",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("contact_id", UUID, nullable=False),
         sa.Column("iban", sa.String(34), nullable=False),
         sa.Column("created_at", TS, nullable=False, server_default=NOW),
@@ -84,7 +80,7 @@ def upgrade() -> None:
 
     op.create_table(
         "invoices",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("direction", sa.String(12), nullable=False),
         sa.Column("kind", sa.String(12), nullable=False, server_default="invoice"),
@@ -157,7 +153,7 @@ def upgrade() -> None:
 
     op.create_table(
         "invoice_lines",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("invoice_id", UUID, nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("description", sa.String(500), nullable=False),
@@ -177,7 +173,7 @@ def upgrade() -> None:
 
     op.create_table(
         "invoice_adjustments",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("invoice_id", UUID, nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("is_charge", sa.Boolean, nullable=False),
@@ -194,7 +190,7 @@ def upgrade() -> None:
 
     op.create_table(
         "invoice_payments",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("invoice_id", UUID, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -222,7 +218,7 @@ def upgrade() -> None:
 
     op.create_table(
         "exchange_rates",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("day", sa.Date, nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("rate", sa.Numeric(20, 10), nullable=False),
@@ -235,7 +231,7 @@ def upgrade() -> None:
 
     op.create_table(
         "idempotency_keys",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("key", sa.String(255), nullable=False),
         sa.Column("method", sa.String(8), nullable=False),
         sa.Column("path", sa.String(500), nullable=False),
@@ -255,7 +251,7 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_entries",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("actor_type", sa.String(16), nullable=False),
         sa.Column("actor_id", UUID),

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from smbfinance.migration_tools import enable_tenant_rls
-from smbfinance.tenancy import TENANT_DEFAULT
+from smbfinance.migration_tools import enable_tenant_rls, tenant_id_column
 
 revision = "0003_bank_transactions"
 down_revision = "0002_invoices_contacts"
@@ -24,15 +23,12 @@ MONEY = sa.Numeric(18, 2)
 TS = sa.DateTime(timezone=True)
 
 
-def tenant_column() -> sa.Column:
-    return sa.Column("tenant_id", UUID, sa.ForeignKey("tenants.id", ondelete="CASCADE"),
-                     nullable=False, server_default=sa.text(TENANT_DEFAULT))
 
 
 def upgrade() -> None:
     op.create_table(
         "bank_accounts",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("iban", sa.String(34)),
         sa.Column("account_number", sa.String(64)),
@@ -64,7 +60,7 @@ def upgrade() -> None:
 
     op.create_table(
         "import_batches",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("format", sa.String(16)),
         sa.Column("status", sa.String(16), nullable=False),
@@ -97,7 +93,7 @@ def upgrade() -> None:
 
     op.create_table(
         "bank_transactions",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("bank_account_id", UUID, nullable=False),
         sa.Column("amount", MONEY, nullable=False),

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from smbfinance.migration_tools import enable_tenant_rls
-from smbfinance.tenancy import TENANT_DEFAULT
+from smbfinance.migration_tools import enable_tenant_rls, tenant_id_column
 
 revision = "0004_categories_rules"
 down_revision = "0003_bank_transactions"
@@ -23,9 +22,6 @@ NOW = sa.text("now()")
 TS = sa.DateTime(timezone=True)
 
 
-def tenant_column() -> sa.Column:
-    return sa.Column("tenant_id", UUID, sa.ForeignKey("tenants.id", ondelete="CASCADE"),
-                     nullable=False, server_default=sa.text(TENANT_DEFAULT))
 
 
 def timestamps() -> list[sa.Column]:
@@ -36,7 +32,7 @@ def timestamps() -> list[sa.Column]:
 def upgrade() -> None:
     op.create_table(
         "categories",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("kind", sa.String(16)),
@@ -57,7 +53,7 @@ def upgrade() -> None:
 
     op.create_table(
         "rules",
-        tenant_column(),
+        tenant_id_column(),
         sa.Column("id", UUID, nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("priority", sa.Integer, nullable=False),

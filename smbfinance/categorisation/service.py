@@ -23,9 +23,10 @@ from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.categorisation import rules as engine
 from smbfinance.categorisation.models import Category, Rule
+from smbfinance.concurrency import check_version
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction, utcnow
-from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound, PreconditionFailed
+from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
 from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.transactions.models import BankTransaction
 
@@ -146,7 +147,7 @@ def update_category(
     clean = _clean_category(changes, partial=True)
     with transaction(session):
         category = _get_category(session, category_id, for_update=True)
-        _check_version("category", category.version, expected_version)
+        check_version("category", category.version, expected_version)
         before = _category_state(category)
         for key, value in clean.items():
             setattr(category, key, value)
@@ -165,7 +166,7 @@ def delete_category(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         category = _get_category(session, category_id, for_update=True)
-        _check_version("category", category.version, expected_version)
+        check_version("category", category.version, expected_version)
         category.deleted_at = utcnow()
         audit.record(session, actor=actor, action="category.deleted", entity_type="category",
                      entity_id=category.id, before=_category_state(category))
@@ -304,7 +305,7 @@ def update_rule(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         rule = _get_rule(session, rule_id, for_update=True)
-        _check_version("rule", rule.version, expected_version)
+        check_version("rule", rule.version, expected_version)
         clean = _clean_rule(session, actor, changes, partial=True)
         before = _rule_state(rule)
         for key, value in clean.items():
@@ -323,20 +324,11 @@ def delete_rule(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         rule = _get_rule(session, rule_id, for_update=True)
-        _check_version("rule", rule.version, expected_version)
+        check_version("rule", rule.version, expected_version)
         rule.deleted_at = utcnow()
         audit.record(session, actor=actor, action="rule.deleted", entity_type="rule",
                      entity_id=rule.id, before=_rule_state(rule))
 
-
-def _check_version(kind: str, current: int, expected: int | None) -> None:
-    if expected is not None and current != expected:
-        raise PreconditionFailed(
-            f"the {kind} changed since you read it (version {current}, you sent {expected}): "
-            "fetch it again and retry")
-
-
-# ------------------------------------------------------------------ applying
 
 @dataclass(frozen=True)
 class ApplyResult:

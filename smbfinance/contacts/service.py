@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
+from smbfinance.concurrency import check_version, contains_pattern
 from smbfinance.contacts.models import Contact, ContactIban
 from smbfinance.contacts.validation import (
     normalise_enterprise_number,
@@ -18,7 +19,7 @@ from smbfinance.contacts.validation import (
     normalise_vat_number,
 )
 from smbfinance.db import transaction, utcnow
-from smbfinance.errors import ErrorList, NotFound, PreconditionFailed
+from smbfinance.errors import ErrorList, NotFound
 from smbfinance.pagination import Page, check_limit, page_of
 
 FIELDS = ("name", "vat_number", "enterprise_number", "email", "phone", "street", "postal_code",
@@ -131,7 +132,7 @@ def list_contacts(
     limit = check_limit(limit)
     query: Select[tuple[Contact]] = select(Contact).where(Contact.deleted_at.is_(None))
     if q:
-        pattern = f"%{_escape_like(q.strip())}%"
+        pattern = contains_pattern(q.strip())
         compact = "".join(q.split()).upper().replace(".", "")  # BE 0123.456.749 as stored
         query = query.where(or_(
             Contact.name.ilike(pattern, escape="\\"),
@@ -170,7 +171,7 @@ def update_contact(
     clean, ibans = _clean(changes, partial=True)
     with transaction(session):
         contact = _get(session, contact_id, for_update=True)
-        _check_version(contact, expected_version)
+        check_version("contact", contact.version, expected_version)
         before = _state(contact)
         for key, value in clean.items():
             setattr(contact, key, value)
@@ -190,7 +191,7 @@ def delete_contact(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         contact = _get(session, contact_id, for_update=True)
-        _check_version(contact, expected_version)
+        check_version("contact", contact.version, expected_version)
         contact.deleted_at = utcnow()
         audit.record(session, actor=actor, action="contact.deleted", entity_type="contact",
                      entity_id=contact.id, before=_state(contact))
@@ -224,14 +225,3 @@ def find_or_create(
         audit.record(session, actor=actor, action="contact.created", entity_type="contact",
                      entity_id=contact.id, after=_state(contact))
     return contact, True
-
-
-def _check_version(contact: Contact, expected: int | None) -> None:
-    if expected is not None and contact.version != expected:
-        raise PreconditionFailed(
-            f"the contact changed since you read it (version {contact.version}, you sent "
-            f"{expected}): fetch it again and retry")
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql.psycopg2 import dialect as psycopg2_dialect
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session
 
+from smbfinance.concurrency import contains_pattern
 from smbfinance.contacts.models import Contact
 from smbfinance.errors import Invalid, NotFound
 from smbfinance.invoices.models import Invoice, InvoiceLine
@@ -151,7 +152,7 @@ def _filtered(query: Select[Any], f: InvoiceFilters, urgency: ColumnElement[Any]
         query = query.where(I.currency == f.currency.upper())
     if f.q:
         text = f.q.strip()
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(text)
         digits = "".join(ch for ch in text if ch.isdigit())
         query = query.where(or_(I.number.ilike(pattern, escape="\\"),
                                 C.name.ilike(pattern, escape="\\"),
@@ -246,8 +247,7 @@ def _filter_values(f: InvoiceFilters) -> dict[str, Any]:
         values["status"] = f.status
     if f.q:
         text = f.q.strip()
-        values["q_pattern"] = ("%" + text.replace("\\", "\\\\").replace("%", "\\%")
-                               .replace("_", "\\_") + "%")
+        values["q_pattern"] = contains_pattern(text)
         values["q_digits"] = "".join(ch for ch in text if ch.isdigit())
     return {name: value for name, value in values.items() if value is not None}
 

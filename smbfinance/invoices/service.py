@@ -25,9 +25,10 @@ from smbfinance.audit import service as audit
 from smbfinance.auth import tenant_settings
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.auth.profile import tenant_profile
+from smbfinance.concurrency import check_version
 from smbfinance.contacts.models import Contact
 from smbfinance.db import transaction, utcnow
-from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound, PreconditionFailed
+from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
 from smbfinance.invoices import calculation, ogm, presenters, queries, rules
 from smbfinance.invoices.models import Invoice, InvoiceAdjustment, InvoiceLine, InvoicePayment
 from smbfinance.money import MoneyError, minor_units, parse_amount, validate_currency
@@ -434,13 +435,6 @@ def _get(session: Session, invoice_id: uuid.UUID, *, for_update: bool = False) -
     return invoice
 
 
-def _check_version(invoice: Invoice, expected: int | None) -> None:
-    if expected is not None and invoice.version != expected:
-        raise PreconditionFailed(
-            f"the invoice changed since you read it (version {invoice.version}, If-Match "
-            f"{expected}): fetch it again and retry")
-
-
 def update_invoice(
     *, session: Session, actor: Actor, invoice_id: uuid.UUID, changes: dict[str, Any],
     expected_version: int | None = None,
@@ -449,7 +443,7 @@ def update_invoice(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         before = state(invoice)
         status = rules.Status(invoice.status)
         if status is not rules.Status.DRAFT:
@@ -512,7 +506,7 @@ def open_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         _open(session, actor, invoice)
     return _view(session, actor, invoice)
 
@@ -572,7 +566,7 @@ def record_payment(
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         if not rules.can_record_payment(invoice.status):
             raise Conflict(f"payments apply to open invoices; this one is {invoice.status}")
         errors = ErrorList()
@@ -603,7 +597,7 @@ def cancel_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         if not rules.can_cancel(invoice.status, invoice.amount_paid + invoice.amount_credited):
             raise Conflict(f"only a draft, or an open invoice with nothing paid, can be "
                            f"cancelled; this one is {invoice.status}")
@@ -625,7 +619,7 @@ def set_urgency(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
         raise Invalid.field("urgency", "must be 1 (overdue) to 5 (low), or null to clear")
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         if rules.Status(invoice.status) in (rules.Status.PAID, rules.Status.CANCELLED):
             raise Conflict(f"a {invoice.status} invoice has no urgency")
         before = state(invoice)
@@ -643,7 +637,7 @@ def delete_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
         invoice = _get(session, invoice_id, for_update=True)
-        _check_version(invoice, expected_version)
+        check_version("invoice", invoice.version, expected_version)
         if rules.Status(invoice.status) not in (rules.Status.DRAFT, rules.Status.CANCELLED):
             raise Conflict(f"a {invoice.status} invoice cannot be deleted: cancel it first "
                            "(only when nothing was paid) or issue a credit note")

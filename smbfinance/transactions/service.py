@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.categorisation import service as categorisation
+from smbfinance.concurrency import check_version
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction, utcnow
-from smbfinance.errors import ErrorList, NotFound, PreconditionFailed
+from smbfinance.errors import ErrorList, NotFound
 from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.transactions.models import BankAccount, BankTransaction
 
@@ -112,10 +113,7 @@ def update_transaction(
     errors.raise_if_any()
     with transaction(session):
         found = _get_transaction(session, transaction_id, for_update=True)
-        if expected_version is not None and found.version != expected_version:
-            raise PreconditionFailed(
-                f"the transaction changed since you read it (version {found.version}, you "
-                f"sent {expected_version}): fetch it again and retry")
+        check_version("transaction", found.version, expected_version)
         category_id, contact_id = changes.get("category_id"), changes.get("contact_id")
         if category_id is not None and not categorisation.live_category_ids(
                 session=session, actor=actor, category_ids=[category_id]):
