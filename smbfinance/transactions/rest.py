@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from smbfinance.extensions import db
+from smbfinance.transactions import accounts_service as accounts
 from smbfinance.transactions import import_service as imports
 from smbfinance.transactions import schemas
 from smbfinance.transactions import service as transactions
@@ -58,6 +59,16 @@ class BankAccounts(AuthenticatedView):
         page = transactions.list_accounts(session=db.session, actor=current_actor())
         return {"data": page.items, "has_more": page.has_more}
 
+    @blp.arguments(schemas.BankAccountIn)
+    @blp.response(201, schemas.BankAccountOut)
+    @blp.alt_response(409, description="The company already has this account")
+    @blp.doc(security=BEARER)
+    @idempotent
+    def post(self, body: dict[str, Any]) -> Any:
+        """Add an account (IBAN validated), or a cash account with its own number."""
+        account = accounts.create_account(session=db.session, actor=current_actor(), data=body)
+        return with_etag(account, account.version, 201)
+
 
 @blp.route("/bank-accounts/<uuid:account_id>")
 class BankAccountView(AuthenticatedView):
@@ -67,6 +78,24 @@ class BankAccountView(AuthenticatedView):
         """One bank account."""
         return transactions.get_account(session=db.session, actor=current_actor(),
                                         account_id=account_id)
+
+    @blp.arguments(schemas.BankAccountPatch)
+    @blp.response(200, schemas.BankAccountOut)
+    @blp.alt_response(412, description="If-Match does not match the current version")
+    @blp.doc(security=BEARER)
+    def patch(self, body: dict[str, Any], account_id: UUID) -> Any:
+        """Rename or deactivate an account (its IBAN and currency never change)."""
+        account = accounts.update_account(session=db.session, actor=current_actor(),
+                                          account_id=account_id, changes=body,
+                                          expected_version=expected_version())
+        return with_etag(account, account.version)
+
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, account_id: UUID) -> None:
+        """Remove an account from lists (soft; its transactions stay)."""
+        accounts.delete_account(session=db.session, actor=current_actor(),
+                                account_id=account_id, expected_version=expected_version())
 
 
 @blp.route("/transactions")
@@ -78,6 +107,15 @@ class Transactions(AuthenticatedView):
         """Bank transactions, newest first, a page at a time."""
         page = transactions.list_transactions(session=db.session, actor=current_actor(), **args)
         return {"data": page.items, "has_more": page.has_more}
+
+    @blp.arguments(schemas.ManualTransactionIn)
+    @blp.response(201, schemas.TransactionOut)
+    @blp.doc(security=BEARER)
+    @idempotent
+    def post(self, body: dict[str, Any]) -> Any:
+        """Book a cash movement by hand (source `manual`); send an Idempotency-Key."""
+        return accounts.create_manual_transaction(session=db.session, actor=current_actor(),
+                                                  data=body)
 
 
 @blp.route("/transactions/<uuid:transaction_id>")

@@ -153,3 +153,35 @@ class TransactionPatch(StrictSchema):
     contact_id = fields.UUID(allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
     ignore_for_forecast = fields.Boolean()
+
+
+class BankAccountIn(StrictSchema):
+    iban = fields.String(allow_none=True, validate=validate.Length(max=42),
+                         metadata={"example": "BE68 5390 0754 7034"})
+    account_number = fields.String(allow_none=True, validate=validate.Length(max=64),
+                                   metadata={"description": "For accounts without an IBAN "
+                                                            "(a cash box)"})
+    currency = fields.String(load_default="EUR", validate=validate.Length(equal=3))
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    holder = fields.String(allow_none=True, validate=validate.Length(max=200))
+    bic = fields.String(allow_none=True, validate=validate.Length(max=11))
+
+
+class BankAccountPatch(StrictSchema):
+    error_messages = {"unknown": "cannot be changed: only name, holder, bic and is_active can"}
+
+    name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    holder = fields.String(allow_none=True, validate=validate.Length(max=200))
+    bic = fields.String(allow_none=True, validate=validate.Length(max=11))
+    is_active = fields.Boolean()
+
+
+class ManualTransactionIn(StrictSchema):
+    bank_account_id = fields.UUID(required=True)
+    amount = fields.String(required=True, metadata={
+        "description": "Signed decimal string: + money in, − money out", "example": "-12.50"})
+    booking_date = fields.Date(required=True)
+    value_date = fields.Date()
+    counterparty_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    remittance = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
