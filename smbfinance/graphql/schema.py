@@ -18,9 +18,11 @@ from smbfinance.contacts import graphql as contacts_graphql
 from smbfinance.graphql.errors import should_mask_error
 from smbfinance.graphql.relay import NodeQuery
 from smbfinance.invoices import graphql as invoices_graphql
+from smbfinance.transactions import graphql as transactions_graphql
 
 QUERIES: tuple[type, ...] = (
     auth_graphql.Query, NodeQuery, contacts_graphql.Query, invoices_graphql.Query,
+    transactions_graphql.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,

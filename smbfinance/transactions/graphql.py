@@ -1,0 +1,129 @@
+"""GraphQL face of banking: `bankAccounts`, `bankAccount`, `transactions`, `transaction`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from smbfinance.graphql.context import actor_of
+from smbfinance.graphql.inputs import fetch_or_none, given, graphql_errors, load
+from smbfinance.graphql.relay import (
+    Connection,
+    Node,
+    connection,
+    decode_id,
+    encode_id,
+    page_args,
+    register_node,
+)
+from smbfinance.graphql.types import Money
+from smbfinance.transactions import schemas
+from smbfinance.transactions import service as transactions
+
+
+@strawberry.type(name="BankAccount", description="A bank (or cash) account and its balance.")
+class BankAccountType(Node):
+    iban: str | None
+    account_number: str | None
+    bic: str | None
+    currency: str
+    holder: str | None
+    name: str | None
+    current_balance: Money | None
+    balance_date: date | None
+    balance_source: str | None
+    synchronized_at: datetime | None = strawberry.field(
+        description="When the balance was last refreshed from its source")
+    is_active: bool
+
+    @classmethod
+    def of(cls, account: Any) -> BankAccountType:
+        balance = None if account.current_balance is None else Money(
+            amount=str(account.current_balance), currency=account.currency)
+        return cls(id=strawberry.ID(encode_id("BankAccount", account.id)), iban=account.iban,
+                   account_number=account.account_number, bic=account.bic,
+                   currency=account.currency, holder=account.holder, name=account.name,
+                   current_balance=balance, balance_date=account.balance_date,
+                   balance_source=account.balance_source,
+                   synchronized_at=account.synchronized_at, is_active=account.is_active)
+
+
+@strawberry.type(name="Transaction", description="A bank movement: + money in, − money out.")
+class TransactionType(Node):
+    bank_account_id: strawberry.ID
+    amount: Money
+    booking_date: date
+    value_date: date | None
+    counterparty_name: str | None
+    counterparty_iban: str | None
+    remittance: str | None
+    structured_reference: str | None
+    status: str
+    source: str
+    notes: str | None
+    ignore_for_forecast: bool
+
+    @classmethod
+    def of(cls, found: Any) -> TransactionType:
+        return cls(id=strawberry.ID(encode_id("Transaction", found.id)),
+                   bank_account_id=strawberry.ID(encode_id("BankAccount", found.bank_account_id)),
+                   amount=Money(amount=str(found.amount), currency=found.currency),
+                   booking_date=found.booking_date, value_date=found.value_date,
+                   counterparty_name=found.counterparty_name,
+                   counterparty_iban=found.counterparty_iban, remittance=found.remittance,
+                   structured_reference=found.structured_reference, status=found.status,
+                   source=found.source, notes=found.notes,
+                   ignore_for_forecast=found.ignore_for_forecast)
+
+
+def _account(info: Info, account_id: uuid.UUID) -> BankAccountType:
+    return BankAccountType.of(transactions.get_account(
+        session=info.context.session, actor=actor_of(info), account_id=account_id))
+
+
+def _transaction(info: Info, transaction_id: uuid.UUID) -> TransactionType:
+    return TransactionType.of(transactions.get_transaction(
+        session=info.context.session, actor=actor_of(info), transaction_id=transaction_id))
+
+
+register_node("BankAccount", _account)
+register_node("Transaction", _transaction)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The company's bank accounts.")
+    def bank_accounts(self, info: Info) -> list[BankAccountType]:
+        with graphql_errors():
+            page = transactions.list_accounts(session=info.context.session,
+                                              actor=actor_of(info))
+        return [BankAccountType.of(account) for account in page.items]
+
+    @strawberry.field(description="One bank account (null when not found).")
+    def bank_account(self, info: Info, id: strawberry.ID) -> BankAccountType | None:
+        return fetch_or_none(lambda: _account(info, decode_id(id, "BankAccount")))
+
+    @strawberry.field(description="Bank transactions, newest first.")
+    def transactions(self, info: Info, first: int | None = 50, after: str | None = None,
+                     bank_account_id: strawberry.ID | None = None,
+                     booked_after: date | None = None, booked_before: date | None = None,
+                     direction: str | None = None,
+                     status: str | None = None) -> Connection[TransactionType]:
+        with graphql_errors():
+            account = decode_id(bank_account_id, "BankAccount", field="bankAccountId") \
+                if bank_account_id else None
+            args = load(schemas.TransactionListArgs(), {
+                **page_args(first, after, "Transaction"),
+                **given(bank_account_id=account, booked_after=booked_after,
+                        booked_before=booked_before, direction=direction, status=status)})
+            page = transactions.list_transactions(session=info.context.session,
+                                                  actor=actor_of(info), **args)
+        return connection(page, TransactionType.of)
+
+    @strawberry.field(description="One bank transaction (null when not found).")
+    def transaction(self, info: Info, id: strawberry.ID) -> TransactionType | None:
+        return fetch_or_none(lambda: _transaction(info, decode_id(id, "Transaction")))
