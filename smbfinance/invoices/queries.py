@@ -21,7 +21,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    func,
     literal,
     null,
     or_,
@@ -65,105 +64,10 @@ class InvoiceFilters:
     sort: str = "-created_at"
 
 
-def urgency_expression(today: date, thresholds: dict[str, Any]) -> ColumnElement[Any]:
-    unsettled = I.status.in_(("open", "partially_paid"))
-    return case(
-        (I.status.in_(("paid", "cancelled")), null()),
-        (I.manual_urgency.is_not(None), I.manual_urgency),
-        (~unsettled, null()),
-        (I.due_date < today, literal(1)),
-        (I.due_date <= today + timedelta(days=int(thresholds["critical_days"])), literal(2)),
-        (I.due_date <= today + timedelta(days=int(thresholds["high_days"])), literal(3)),
-        (I.due_date <= today + timedelta(days=int(thresholds["medium_days"])), literal(4)),
-        else_=literal(5),
-    )
-
-
-def overdue_expression(today: date) -> ColumnElement[bool]:
-    return and_(I.status.in_(("open", "partially_paid")), I.due_date < today)
-
-
-LIST_COLUMNS = (
-    I.id, I.direction, I.kind, I.number, I.status,
-    I.contact_id, C.name.label("contact_name"), I.issue_date,
-    I.due_date, I.currency, I.payment_reference,
-    I.payment_reference_structured, I.net_total, I.vat_total,
-    I.gross_total, I.amount_paid, I.amount_credited, I.outstanding,
-    I.base_currency, I.gross_total_base, I.exchange_rate,
-    I.manual_urgency, I.version, I.notes, I.created_at,
-    I.updated_at,
-)
-
-
-def list_rows(
-    session: Session, *, filters: InvoiceFilters, today: date, thresholds: dict[str, Any],
-    limit: int, starting_after: uuid.UUID | None,
-) -> Sequence[RowMapping]:
-    urgency = urgency_expression(today, thresholds).label("urgency")
-    overdue = overdue_expression(today).label("overdue")
-    query: Select[Any] = (
-        select(*LIST_COLUMNS, urgency, overdue)
-        .join(Contact, and_(C.tenant_id == I.tenant_id,
-                            C.id == I.contact_id))
-        .where(I.deleted_at.is_(None))
-    )
-    query = _filtered(query, filters, urgency_expression(today, thresholds),
-                      overdue_expression(today))
-    descending = filters.sort.startswith("-")
-    key = SORTS.get(filters.sort.lstrip("-"))
-    if key is None:
-        raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
-    order = (key, I.id)
-    if starting_after is not None:
-        anchor = session.execute(select(key, I.id).where(
-            I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
-        if anchor is None:
-            raise NotFound(f"starting_after: no invoice {starting_after}")
-        position = tuple_(*order)
-        query = query.where(position < tuple_(*anchor) if descending
-                            else position > tuple_(*anchor))
-    query = query.order_by(*(c.desc() for c in order) if descending else order)
-    return session.execute(query.limit(limit + 1)).mappings().all()
-
-
-def _filtered(query: Select[Any], f: InvoiceFilters, urgency: ColumnElement[Any],
-              overdue: ColumnElement[bool]) -> Select[Any]:
-    if f.direction:
-        query = query.where(I.direction == f.direction)
-    if f.status == "overdue":
-        query = query.where(overdue)
-    elif f.status:
-        query = query.where(I.status == f.status)
-    if f.urgency is not None:
-        query = query.where(urgency == f.urgency)
-    if f.contact_id:
-        query = query.where(I.contact_id == f.contact_id)
-    bounds = ((f.due_before, I.due_date, "<"), (f.due_after, I.due_date, ">="),
-              (f.issued_before, I.issue_date, "<"),
-              (f.issued_after, I.issue_date, ">="),
-              # Amounts compare in base currency: comparable across invoice currencies.
-              (f.min_amount, I.gross_total_base, ">="),
-              (f.max_amount, I.gross_total_base, "<="))
-    for value, column, op in bounds:
-        if value is not None:
-            query = query.where(column < value if op == "<" else column >= value if op == ">="
-                                else column <= value)
-    if f.currency:
-        query = query.where(I.currency == f.currency.upper())
-    if f.q:
-        text = f.q.strip()
-        pattern = contains_pattern(text)
-        digits = "".join(ch for ch in text if ch.isdigit())
-        query = query.where(or_(I.number.ilike(pattern, escape="\\"),
-                                C.name.ilike(pattern, escape="\\"),
-                                I.payment_reference == digits))
-    return query
-
-
-# ------------------------------------------------------------------ REST list fast path
-# One statement built once (today and the urgency bounds bound per request); ids, dates and
-# amounts come back as text, so no UUID or Decimal object is built for a row that is only
-# going to be written out as JSON again (ADR 0013).
+# ------------------------------------------------------------------ list statements
+# One statement per request shape (which filters, which sort, first page or not), built
+# once; today and the urgency bounds are bound per request. REST reads text columns through
+# the driver (ADR 0013); GraphQL reads typed columns through SQLAlchemy. Same SQL otherwise.
 
 _TODAY = bindparam("today", type_=Date())
 _CRITICAL_UNTIL = bindparam("critical_until", type_=Date())
@@ -195,6 +99,16 @@ def urgency_params(today: date, thresholds: dict[str, Any]) -> dict[str, date]:
     }
 
 
+LIST_COLUMNS = (
+    I.id, I.direction, I.kind, I.number, I.status,
+    I.contact_id, C.name.label("contact_name"), I.issue_date,
+    I.due_date, I.currency, I.payment_reference,
+    I.payment_reference_structured, I.net_total, I.vat_total,
+    I.gross_total, I.amount_paid, I.amount_credited, I.outstanding,
+    I.base_currency, I.gross_total_base, I.exchange_rate,
+    I.manual_urgency, I.version, I.notes, I.created_at,
+    I.updated_at, URGENCY.label("urgency"), OVERDUE.label("overdue"),
+)
 TEXT_COLUMNS = (
     cast(I.id, Text), I.direction, I.kind, I.number, I.status, OVERDUE, URGENCY,
     I.manual_urgency, cast(I.contact_id, Text), C.name, cast(I.issue_date, Text),
@@ -208,28 +122,51 @@ _FROM = Invoice.__table__.join(Contact.__table__,
                                and_(C.tenant_id == I.tenant_id, C.id == I.contact_id))
 
 
+_COLUMNS = {"typed": LIST_COLUMNS, "text": TEXT_COLUMNS}
+
+
+def list_rows(
+    session: Session, *, filters: InvoiceFilters, today: date, thresholds: dict[str, Any],
+    limit: int, starting_after: uuid.UUID | None,
+) -> Sequence[RowMapping]:
+    """Up to limit + 1 typed rows (GraphQL; presenters.summary)."""
+    values = _filter_values(filters)
+    query = _list_statement("typed", frozenset(values), filters.sort, starting_after is not None)
+    params = {**urgency_params(today, thresholds), **values, "row_limit": limit + 1,
+              **_anchor(session, filters.sort, starting_after)}
+    return session.execute(query, params).mappings().all()
+
+
 def list_text_rows(
     session: Session, *, filters: InvoiceFilters, today: date, thresholds: dict[str, Any],
     limit: int, starting_after: uuid.UUID | None,
 ) -> Sequence[Any]:
-    """Up to limit + 1 rows in TEXT_COLUMNS order (presenters.summary_from_text).
-
-    Each shape of request (which filters, which sort, first page or not) is compiled to
-    SQL once per process and then run through the driver with bound values: no statement
-    building, cache-key hashing or result processing per request."""
+    """Up to limit + 1 rows in TEXT_COLUMNS order (REST; presenters.summary_from_text),
+    compiled once per shape and run through the driver: no statement building, cache-key
+    hashing or result processing per request."""
     values = _filter_values(filters)
-    anchored = starting_after is not None
-    sql, defaults = _compiled_list(frozenset(values), filters.sort, anchored)
-    params: dict[str, Any] = {**defaults, **urgency_params(today, thresholds), **values,
-                              "row_limit": limit + 1}
-    if anchored:
-        key = SORTS[filters.sort.lstrip("-")]
-        anchor = session.execute(select(key, I.id).where(
-            I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
-        if anchor is None:
-            raise NotFound(f"starting_after: no invoice {starting_after}")
-        params.update(anchor_key=anchor[0], anchor_id=str(anchor[1]))
+    sql, defaults = _compiled_list(frozenset(values), filters.sort, starting_after is not None)
+    params = {**defaults, **urgency_params(today, thresholds), **values,
+              "row_limit": limit + 1, **_anchor(session, filters.sort, starting_after)}
     return session.connection().exec_driver_sql(sql, params).fetchall()
+
+
+def _sort_key(sort: str) -> ColumnElement[Any]:
+    key = SORTS.get(sort.lstrip("-"))
+    if key is None:
+        raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
+    return key
+
+
+def _anchor(session: Session, sort: str, starting_after: uuid.UUID | None) -> dict[str, Any]:
+    """The sort position of the invoice a page starts after (none for a first page)."""
+    if starting_after is None:
+        return {}
+    anchor = session.execute(select(_sort_key(sort), I.id).where(
+        I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
+    if anchor is None:
+        raise NotFound(f"starting_after: no invoice {starting_after}")
+    return {"anchor_key": anchor[0], "anchor_id": str(anchor[1])}
 
 
 def _filter_values(f: InvoiceFilters) -> dict[str, Any]:
@@ -252,15 +189,11 @@ def _filter_values(f: InvoiceFilters) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-@lru_cache(maxsize=512)
-def _compiled_list(
-    active: frozenset[str], sort: str, anchored: bool
-) -> tuple[str, dict[str, Any]]:
-    """(SQL text with %(name)s placeholders, the values of its literal parameters)."""
+@lru_cache(maxsize=1024)
+def _list_statement(columns: str, active: frozenset[str], sort: str,
+                    anchored: bool) -> Select[Any]:
     descending = sort.startswith("-")
-    key = SORTS.get(sort.lstrip("-"))
-    if key is None:
-        raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
+    key = _sort_key(sort)
     p = {name: bindparam(name) for name in active}
     conditions: list[ColumnElement[bool]] = [I.deleted_at.is_(None)]
     simple = {"direction": I.direction, "status": I.status, "contact_id": I.contact_id,
@@ -285,33 +218,22 @@ def _compiled_list(
     if anchored:
         position, anchor = tuple_(*order), tuple_(bindparam("anchor_key"), bindparam("anchor_id"))
         conditions.append(position < anchor if descending else position > anchor)
-    query = (select(*TEXT_COLUMNS).select_from(_FROM).where(*conditions)
-             .order_by(*(c.desc() for c in order) if descending else order)
-             .limit(bindparam("row_limit")))
-    compiled = query.compile(dialect=_DIALECT)
+    return (select(*_COLUMNS[columns]).select_from(_FROM).where(*conditions)
+            .order_by(*(c.desc() for c in order) if descending else order)
+            .limit(bindparam("row_limit")))
+
+
+@lru_cache(maxsize=512)
+def _compiled_list(
+    active: frozenset[str], sort: str, anchored: bool
+) -> tuple[str, dict[str, Any]]:
+    """(SQL text with %(name)s placeholders, the values of its literal parameters)."""
+    compiled = _list_statement("text", active, sort, anchored).compile(dialect=_DIALECT)
     defaults = {name: value for name, value in compiled.params.items() if value is not None}
     return str(compiled), defaults
 
 
 _DIALECT = psycopg2_dialect()
-
-
-def _keyset(session: Session, query: Select[Any], sort: str,
-            starting_after: uuid.UUID | None) -> Select[Any]:
-    descending = sort.startswith("-")
-    key = SORTS.get(sort.lstrip("-"))
-    if key is None:
-        raise Invalid.field("sort", f"one of {', '.join(sorted(SORTS))}, optionally with '-'")
-    order = (key, I.id)
-    if starting_after is not None:
-        anchor = session.execute(select(key, I.id).where(
-            I.id == starting_after, I.deleted_at.is_(None))).one_or_none()
-        if anchor is None:
-            raise NotFound(f"starting_after: no invoice {starting_after}")
-        position = tuple_(*order)
-        query = query.where(position < tuple_(*anchor) if descending
-                            else position > tuple_(*anchor))
-    return query.order_by(*(c.desc() for c in order) if descending else order)
 
 
 def lines_for(
@@ -326,7 +248,3 @@ def lines_for(
     for line in rows:
         result[line.invoice_id].append(line)
     return result
-
-
-def count_by(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(Invoice)).scalar_one())

@@ -124,3 +124,27 @@ def test_the_newest_closing_balance_becomes_the_account_balance(
     assert account["current_balance"] == {"amount": "1145.00", "currency": "EUR"}
     assert account["balance_date"] == "2026-03-03"
     assert account["balance_source"] == "camt053"
+
+
+def test_the_database_numbers_keys_as_the_reference_model_does(
+    client: FlaskClient, tenant_a: TenantFixture, db_session
+) -> None:
+    # given a statement with repeated date+amount pairs, imported
+    from datetime import date as day_of
+
+    from sqlalchemy import select
+
+    from smbfinance.tenancy import tenant_scope
+    from smbfinance.transactions.dedupe import FileKeys
+    from smbfinance.transactions.models import BankTransaction
+
+    movements = DAY1 + DAY2 + DAY3
+    _import(client, tenant_a, camt(movements))
+    # when the stored keys are read back
+    with tenant_scope(db_session, tenant_a.tenant_id):
+        stored = set(db_session.execute(select(BankTransaction.dedupe_key)).scalars())
+        db_session.rollback()
+    # then they are exactly the keys dedupe.FileKeys gives the same movements
+    keys = FileKeys()
+    expected = {keys.key(day_of.fromisoformat(d), Decimal(a)) for d, a, _s in movements}
+    assert stored == expected

@@ -23,6 +23,7 @@ from smbfinance.transactions.importers.model import (
     StatementEnd,
     StatementStart,
 )
+from tests.importing import statements
 
 FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "formats"
 CODA = FORMATS / "coda"
@@ -42,25 +43,6 @@ def parse_bytes(data: bytes) -> list[Event]:
 def parse_file(name: str) -> list[Event]:
     with (CODA / name).open("rb") as stream:
         return list(CodaParser().parse(stream))
-
-
-def statements(events: list[Event]) -> list[tuple[StatementStart, list[Entry], StatementEnd]]:
-    result: list[tuple[StatementStart, list[Entry], StatementEnd]] = []
-    start: StatementStart | None = None
-    entries: list[Entry] = []
-    for event in events:
-        if isinstance(event, StatementStart):
-            assert start is None, "StatementStart inside a statement"
-            start, entries = event, []
-        elif isinstance(event, Entry):
-            assert start is not None and event.statement_index == start.statement_index
-            entries.append(event)
-        else:
-            assert start is not None and event.statement_index == start.statement_index
-            result.append((start, entries, event))
-            start = None
-    assert start is None, "statement without StatementEnd"
-    return result
 
 
 # --- every shared file --------------------------------------------------------------------

@@ -23,6 +23,7 @@ from smbfinance.transactions.importers.model import (
     StatementStart,
 )
 from smbfinance.transactions.importers.mt940 import Mt940Parser
+from tests.importing import statements
 
 FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "formats"
 MT940 = FORMATS / "mt940"
@@ -41,25 +42,6 @@ def parse_bytes(data: bytes) -> list[Event]:
 def parse_file(name: str) -> list[Event]:
     with (MT940 / name).open("rb") as stream:
         return list(Mt940Parser().parse(stream))
-
-
-def statements(events: list[Event]) -> list[tuple[StatementStart, list[Entry], StatementEnd]]:
-    result: list[tuple[StatementStart, list[Entry], StatementEnd]] = []
-    start: StatementStart | None = None
-    entries: list[Entry] = []
-    for event in events:
-        if isinstance(event, StatementStart):
-            assert start is None, "StatementStart inside a statement"
-            start, entries = event, []
-        elif isinstance(event, Entry):
-            assert start is not None and event.statement_index == start.statement_index
-            entries.append(event)
-        else:
-            assert start is not None and event.statement_index == start.statement_index
-            result.append((start, entries, event))
-            start = None
-    assert start is None, "statement without StatementEnd"
-    return result
 
 
 # --- every shared file --------------------------------------------------------------------
