@@ -1,0 +1,1 @@
+"""Provider interface (base), errors, adapters and transformers for Ponto and Yuki."""
