@@ -1,0 +1,1 @@
+"""Webhook endpoints, Standard Webhooks signing, SSRF-safe delivery with retries."""
