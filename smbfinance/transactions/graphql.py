@@ -1,4 +1,5 @@
-"""GraphQL face of banking: `bankAccounts`, `bankAccount`, `transactions`, `transaction`."""
+"""GraphQL face of banking: `bankAccounts`, `bankAccount`, `transactions` (the REST
+filters), `transaction`."""
 
 from __future__ import annotations
 
@@ -62,22 +63,41 @@ class TransactionType(Node):
     counterparty_iban: str | None
     remittance: str | None
     structured_reference: str | None
+    bank_reference: str | None
     status: str
     source: str
+    category_id: strawberry.ID | None = strawberry.field(description="Global id (Category)")
+    contact_id: strawberry.ID | None = strawberry.field(description="Global id (Contact)")
+    categorised_by: str | None = strawberry.field(description="rule, user, or null")
     notes: str | None
     ignore_for_forecast: bool
+    matched_amount: Money = strawberry.field(description="Allocated to invoices")
+    unallocated: Money = strawberry.field(description="|amount| − matchedAmount")
+    version: int = strawberry.field(description="Send as expectedVersion to avoid lost updates")
 
     @classmethod
     def of(cls, found: Any) -> TransactionType:
+        def money(amount: Any) -> Money:
+            return Money(amount=str(amount), currency=found.currency)
+
+        def global_id(type_name: str, raw: uuid.UUID | None) -> strawberry.ID | None:
+            return None if raw is None else strawberry.ID(encode_id(type_name, raw))
+
         return cls(id=strawberry.ID(encode_id("Transaction", found.id)),
                    bank_account_id=strawberry.ID(encode_id("BankAccount", found.bank_account_id)),
                    amount=Money(amount=str(found.amount), currency=found.currency),
                    booking_date=found.booking_date, value_date=found.value_date,
                    counterparty_name=found.counterparty_name,
                    counterparty_iban=found.counterparty_iban, remittance=found.remittance,
-                   structured_reference=found.structured_reference, status=found.status,
-                   source=found.source, notes=found.notes,
-                   ignore_for_forecast=found.ignore_for_forecast)
+                   structured_reference=found.structured_reference,
+                   bank_reference=found.bank_reference, status=found.status,
+                   source=found.source, category_id=global_id("Category", found.category_id),
+                   contact_id=global_id("Contact", found.contact_id),
+                   categorised_by=found.categorised_by, notes=found.notes,
+                   ignore_for_forecast=found.ignore_for_forecast,
+                   matched_amount=money(found.matched_amount),
+                   unallocated=money(abs(found.amount) - found.matched_amount),
+                   version=found.version)
 
 
 def _account(info: Info, account_id: uuid.UUID) -> BankAccountType:
@@ -88,6 +108,11 @@ def _account(info: Info, account_id: uuid.UUID) -> BankAccountType:
 def _transaction(info: Info, transaction_id: uuid.UUID) -> TransactionType:
     return TransactionType.of(transactions.get_transaction(
         session=info.context.session, actor=actor_of(info), transaction_id=transaction_id))
+
+
+def _decoded(global_id: strawberry.ID | None, type_name: str,
+             field: str) -> uuid.UUID | None:
+    return None if global_id is None else decode_id(global_id, type_name, field=field)
 
 
 register_node("BankAccount", _account)
@@ -111,15 +136,21 @@ class Query:
     def transactions(self, info: Info, first: int | None = 50, after: str | None = None,
                      bank_account_id: strawberry.ID | None = None,
                      booked_after: date | None = None, booked_before: date | None = None,
-                     direction: str | None = None,
-                     status: str | None = None) -> Connection[TransactionType]:
+                     direction: str | None = None, status: str | None = None,
+                     min_amount: str | None = None, max_amount: str | None = None,
+                     category_id: strawberry.ID | None = None, matched: bool | None = None,
+                     contact_id: strawberry.ID | None = None,
+                     q: str | None = None) -> Connection[TransactionType]:
         with graphql_errors():
-            account = decode_id(bank_account_id, "BankAccount", field="bankAccountId") \
-                if bank_account_id else None
             args = load(schemas.TransactionListArgs(), {
                 **page_args(first, after, "Transaction"),
-                **given(bank_account_id=account, booked_after=booked_after,
-                        booked_before=booked_before, direction=direction, status=status)})
+                **given(bank_account_id=_decoded(bank_account_id, "BankAccount",
+                                                 "bank_account_id"),
+                        category_id=_decoded(category_id, "Category", "category_id"),
+                        contact_id=_decoded(contact_id, "Contact", "contact_id"),
+                        booked_after=booked_after, booked_before=booked_before,
+                        direction=direction, status=status, min_amount=min_amount,
+                        max_amount=max_amount, matched=matched, q=q)})
             page = transactions.list_transactions(session=info.context.session,
                                                   actor=actor_of(info), **args)
         return connection(page, TransactionType.of)

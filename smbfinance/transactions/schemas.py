@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from smbfinance.web.schemas import ListArgs, StrictSchema
 
@@ -119,6 +122,14 @@ class TransactionOut(Schema):
     contact_id = fields.UUID(allow_none=True)
     notes = fields.String(allow_none=True)
     ignore_for_forecast = fields.Boolean(required=True)
+    matched_amount = fields.Function(
+        lambda t: {"amount": str(t.matched_amount), "currency": t.currency}, required=True,
+        metadata={"description": "Money object: how much of the amount is allocated to "
+                                 "invoices (never negative)"})
+    unallocated = fields.Function(
+        lambda t: {"amount": str(abs(t.amount) - t.matched_amount), "currency": t.currency},
+        required=True, metadata={"description": "Money object: |amount| − matched_amount, "
+                                                "what is left to reconcile"})
     categorised_by = fields.String(allow_none=True, validate=validate.OneOf(["rule", "user"]),
                                    metadata={"description": "Who categorised it: a rule, a "
                                                             "person (rules then keep off), "
@@ -134,12 +145,49 @@ class TransactionList(Schema):
     has_more = fields.Boolean(required=True)
 
 
+# The largest amount a transaction can hold (numeric(18, 2)).
+_MAX_AMOUNT = Decimal("9999999999999999.99")
+
+
+def _cents(value: Decimal) -> None:
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValidationError("at most 2 decimals")
+
+
+class AmountBound(fields.Decimal):
+    """A non-negative decimal string bounding the absolute amount."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(places=None, as_string=True, allow_nan=False, validate=[
+            validate.Range(min=0, max=_MAX_AMOUNT), _cents], **kwargs)
+
+
 class TransactionListArgs(ListArgs):
     bank_account_id = fields.UUID()
     booked_after = fields.Date()
     booked_before = fields.Date()
     direction = fields.String(validate=validate.OneOf(["in", "out"]))
     status = fields.String(validate=validate.OneOf(["pending", "booked"]))
+    min_amount = AmountBound(metadata={
+        "description": "Absolute amount at least this (decimal string; the sign is "
+                       "`direction`)", "example": "100.00"})
+    max_amount = AmountBound(metadata={
+        "description": "Absolute amount at most this (decimal string)", "example": "250.00"})
+    category_id = fields.UUID()
+    contact_id = fields.UUID()
+    matched = fields.Boolean(metadata={
+        "description": "true: at least part allocated to invoices (matched_amount > 0); "
+                       "false: nothing allocated"})
+    q = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "Contains, ignoring case: counterparty name, remittance, structured "
+                       "reference, bank reference or notes"})
+
+    @validates_schema
+    def _amount_range(self, data: dict[str, object], **_: object) -> None:
+        low, high = data.get("min_amount"), data.get("max_amount")
+        if low is not None and high is not None and low > high:  # type: ignore[operator]
+            raise ValidationError("must not be below min_amount", "max_amount")
 
 
 class TransactionPatch(StrictSchema):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.categorisation import service as categorisation
-from smbfinance.concurrency import check_version
+from smbfinance.concurrency import check_version, contains_pattern
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import ErrorList, NotFound
@@ -43,27 +45,67 @@ def get_account(*, session: Session, actor: Actor, account_id: uuid.UUID) -> Ban
     return account
 
 
+@dataclass(frozen=True)
+class TransactionFilters:
+    """What `GET /transactions` (and the GraphQL connection) can narrow by. Amount bounds
+    apply to the absolute amount (a 40.00 payment out is between 10 and 50); `matched`
+    true means at least part of the amount is allocated to invoices."""
+
+    bank_account_id: uuid.UUID | None = None
+    booked_after: date | None = None
+    booked_before: date | None = None
+    direction: str | None = None
+    status: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    category_id: uuid.UUID | None = None
+    matched: bool | None = None
+    contact_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+# The texts `q` searches: what a person remembers of a movement.
+_SEARCHED = (BankTransaction.counterparty_name, BankTransaction.remittance,
+             BankTransaction.structured_reference, BankTransaction.bank_reference,
+             BankTransaction.notes)
+
+
+def _filtered(f: TransactionFilters) -> Select[tuple[BankTransaction]]:
+    T = BankTransaction  # noqa: N806 - a table alias reads better in long conditions
+    query: Select[tuple[BankTransaction]] = select(T)
+    equal = {T.bank_account_id: f.bank_account_id, T.status: f.status,
+             T.category_id: f.category_id, T.contact_id: f.contact_id}
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(column == value)
+    if f.booked_after:
+        query = query.where(T.booking_date >= f.booked_after)
+    if f.booked_before:
+        query = query.where(T.booking_date < f.booked_before)
+    if f.direction:
+        query = query.where(T.amount > 0 if f.direction == "in" else T.amount < 0)
+    if f.min_amount is not None:
+        query = query.where(func.abs(T.amount) >= f.min_amount)
+    if f.max_amount is not None:
+        query = query.where(func.abs(T.amount) <= f.max_amount)
+    if f.matched is not None:
+        query = query.where(T.matched_amount > 0 if f.matched else T.matched_amount == 0)
+    text = (f.q or "").strip()
+    if text:
+        pattern = contains_pattern(text)
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in _SEARCHED)))
+    return query
+
+
 def list_transactions(
-    *, session: Session, actor: Actor, bank_account_id: uuid.UUID | None = None,
-    booked_after: date | None = None, booked_before: date | None = None,
-    direction: str | None = None, status: str | None = None, limit: int | None = None,
-    starting_after: uuid.UUID | None = None,
+    *, session: Session, actor: Actor, filters: TransactionFilters | None = None,
+    limit: int | None = None, starting_after: uuid.UUID | None = None, **by: Any,
 ) -> Page[BankTransaction]:
-    """Newest booking date first, then id (stable for cursors)."""
+    """Newest booking date first, then id (stable for cursors). Filters come as
+    `filters=` or as keyword arguments of the same names."""
     require(actor, Permission.FINANCE_READ)
     limit = check_limit(limit)
-    query: Select[tuple[BankTransaction]] = select(BankTransaction)
-    if bank_account_id:
-        query = query.where(BankTransaction.bank_account_id == bank_account_id)
-    if booked_after:
-        query = query.where(BankTransaction.booking_date >= booked_after)
-    if booked_before:
-        query = query.where(BankTransaction.booking_date < booked_before)
-    if direction:
-        query = query.where(BankTransaction.amount > 0 if direction == "in"
-                            else BankTransaction.amount < 0)
-    if status:
-        query = query.where(BankTransaction.status == status)
+    query = _filtered(filters or TransactionFilters(**by))
     order = (BankTransaction.booking_date, BankTransaction.id)
     with transaction(session):
         if starting_after is not None:
