@@ -26,7 +26,10 @@ from smbfinance.categorisation import service as categorisation
 from smbfinance.contacts.validation import normalise_iban
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
+from smbfinance.reconciliation import service as reconciliation
+from smbfinance.transactions import csv_mapping_service as csv_mappings
 from smbfinance.transactions import importers
+from smbfinance.transactions.importers.csv_mapping import CsvMapping
 from smbfinance.transactions.importers.model import (
     Entry,
     ImportFormatError,
@@ -105,11 +108,10 @@ def import_statements(
     ImportRejected (after recording a rejected batch) when nothing could be written."""
     require(actor, Permission.FINANCE_WRITE)
     digest, size, head = _fingerprint(stream)
-    fmt = importers.detect_format(head)
-    if fmt is None or fmt == "csv":
-        raise Invalid.field("file", "not a bank statement format we read from its content: "
-                                    "CODA, CAMT.053 (XML or ZIP), MT940 or OFX",
-                            code="unknown_format")
+    csv_mapping = _saved_csv_mapping(session, bank_account_id)
+    fmt = importers.detect_format(head, csv_mapping=csv_mapping)
+    if fmt is None:
+        raise _unknown_format(head, bank_account_id)
     batch_id = new_id()
     try:
         with transaction(session):
@@ -120,9 +122,10 @@ def import_statements(
             session.add(batch)
             session.flush()
             _Importer(session, batch, fmt, bank_account_id, strict, progress).run(
-                importers.parser_for(fmt).parse(stream))
+                importers.parser_for(fmt, csv_mapping).parse(stream))
             categorisation.apply_to_import_batch(session=session, actor=actor,
                                                  import_batch_id=batch_id)
+            reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch_id)
     except ImportFormatError as error:
         where = f"line {error.line}" if error.line is not None else (error.path or "file")
         _record_rejection(session, actor, batch_id, fmt, file_name, digest, size, strict,
@@ -137,6 +140,41 @@ def import_statements(
         rejection.extra["import_batch_id"] = str(batch_id)
         raise
     return batch
+
+
+def _saved_csv_mapping(session: Session, bank_account_id: uuid.UUID | None) -> CsvMapping | None:
+    """The chosen account's CSV mapping: a CSV export can only be read with it."""
+    if bank_account_id is None:
+        return None
+    with transaction(session):
+        account = session.execute(select(BankAccount).where(
+            BankAccount.id == bank_account_id, BankAccount.deleted_at.is_(None))
+        ).scalar_one_or_none()
+    if account is None:
+        raise Invalid.field("bank_account_id", f"no bank account {bank_account_id}",
+                            code="not_found")
+    return csv_mappings.parser_mapping(account)
+
+
+def _unknown_format(head: bytes, bank_account_id: uuid.UUID | None) -> Invalid:
+    if _looks_like_csv(head):
+        where = (f"PUT /api/v1/bank-accounts/{bank_account_id}/csv-mapping" if bank_account_id
+                 else "save a mapping on the account (PUT /api/v1/bank-accounts/{id}/"
+                      "csv-mapping) and upload with its bank_account_id")
+        return Invalid.field(
+            "file", "this looks like a CSV export, and a CSV is read with the column mapping "
+                    f"saved on its account: save a mapping first ({where})",
+            code="csv_mapping_required")
+    return Invalid.field("file", "not a bank statement format we read from its content: "
+                                 "CODA, CAMT.053 (XML or ZIP), MT940, OFX, or CSV with a saved "
+                                 "column mapping", code="unknown_format")
+
+
+def _looks_like_csv(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return any(sep in first for sep in (b";", b",", b"\t", b"|"))
 
 
 def _fingerprint(stream: BinaryIO) -> tuple[str, int, bytes]:

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from smbfinance.extensions import db
 from smbfinance.transactions import accounts_service as accounts
+from smbfinance.transactions import csv_mapping_service as csv_mappings
 from smbfinance.transactions import import_service as imports
 from smbfinance.transactions import schemas
 from smbfinance.transactions import service as transactions
@@ -34,7 +35,8 @@ class Imports(AuthenticatedView):
     @idempotent
     def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
         """Import a CODA, CAMT.053 (XML or ZIP), MT940 or OFX file; the format is read from
-        the content. Re-importing changes nothing."""
+        the content. A CSV export is read with the mapping saved on `bank_account_id`.
+        Re-importing changes nothing."""
         return imports.import_statements(
             session=db.session, actor=current_actor(), stream=files["file"].stream,
             file_name=files["file"].filename, bank_account_id=form.get("bank_account_id"),
@@ -96,6 +98,35 @@ class BankAccountView(AuthenticatedView):
         """Remove an account from lists (soft; its transactions stay)."""
         accounts.delete_account(session=db.session, actor=current_actor(),
                                 account_id=account_id, expected_version=expected_version())
+
+
+@blp.route("/bank-accounts/<uuid:account_id>/csv-mapping")
+class CsvMappingView(AuthenticatedView):
+    @blp.response(200, schemas.CsvMappingOut)
+    @blp.alt_response(404, description="No such account, or it has no mapping")
+    @blp.doc(security=BEARER)
+    def get(self, account_id: UUID) -> Any:
+        """The column mapping CSV uploads to this account are read with."""
+        return csv_mappings.get_mapping(session=db.session, actor=current_actor(),
+                                        account_id=account_id)
+
+    @blp.arguments(schemas.CsvMappingIn)
+    @blp.response(200, schemas.CsvMappingOut)
+    @blp.alt_response(412, description="If-Match does not match the account's version")
+    @blp.doc(security=BEARER)
+    def put(self, body: dict[str, Any], account_id: UUID) -> Any:
+        """Save (create or replace) the account's CSV column mapping."""
+        saved = csv_mappings.save_mapping(session=db.session, actor=current_actor(),
+                                          account_id=account_id, data=body,
+                                          expected_version=expected_version())
+        return with_etag(saved, saved["version"])
+
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, account_id: UUID) -> None:
+        """Forget the mapping: CSV uploads to the account are refused until one is saved."""
+        csv_mappings.delete_mapping(session=db.session, actor=current_actor(),
+                                    account_id=account_id, expected_version=expected_version())
 
 
 @blp.route("/transactions")

@@ -233,3 +233,55 @@ class ManualTransactionIn(StrictSchema):
     counterparty_name = fields.String(allow_none=True, validate=validate.Length(max=200))
     remittance = fields.String(allow_none=True, validate=validate.Length(max=1000))
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
+
+
+_COLUMN = {"allow_none": True, "validate": validate.Length(min=1, max=200)}
+
+
+class CsvMappingIn(StrictSchema):
+    """How to read the account's CSV exports: columns by their header text. Give
+    amount_column (signed) or debit_column + credit_column (money out / money in)."""
+
+    date_column = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                                metadata={"example": "Datum"})
+    amount_column = fields.String(**_COLUMN, metadata={"example": "Bedrag"})
+    debit_column = fields.String(**_COLUMN)
+    credit_column = fields.String(**_COLUMN)
+    value_date_column = fields.String(**_COLUMN)
+    description_column = fields.String(**_COLUMN, metadata={"example": "Omschrijving"})
+    counterparty_column = fields.String(**_COLUMN)
+    iban_column = fields.String(**_COLUMN)
+    reference_column = fields.String(**_COLUMN, metadata={
+        "description": "Payment reference (OGM / RF, normalised)"})
+    bank_reference_column = fields.String(**_COLUMN, metadata={
+        "description": "The bank's own id of the movement"})
+    date_format = fields.String(load_default="%Y-%m-%d", validate=validate.Length(min=2, max=40),
+                                metadata={"description": "strptime format", "example": "%d/%m/%Y"})
+    decimal_separator = fields.String(load_default=".", validate=validate.OneOf([",", "."]))
+    thousands_separator = fields.String(load_default="", validate=validate.OneOf(
+        ["", ".", ",", " ", "'"]))
+    delimiter = fields.String(allow_none=True, validate=validate.Length(equal=1), metadata={
+        "description": "null: detected from the file"})
+    encoding = fields.String(allow_none=True, validate=validate.Length(min=1, max=40), metadata={
+        "description": "null: UTF-8 (with or without BOM), else windows-1252"})
+
+
+class CsvMappingOut(Schema):
+    object = fields.Constant("csv_mapping", dump_only=True)
+    bank_account_id = fields.UUID(required=True)
+    version = fields.Integer(required=True, metadata={"description": "The account's version"})
+    date_column = fields.String(required=True)
+    amount_column = fields.String(allow_none=True)
+    debit_column = fields.String(allow_none=True)
+    credit_column = fields.String(allow_none=True)
+    value_date_column = fields.String(allow_none=True)
+    description_column = fields.String(allow_none=True)
+    counterparty_column = fields.String(allow_none=True)
+    iban_column = fields.String(allow_none=True)
+    reference_column = fields.String(allow_none=True)
+    bank_reference_column = fields.String(allow_none=True)
+    date_format = fields.String(required=True)
+    decimal_separator = fields.String(required=True)
+    thousands_separator = fields.String(required=True)
+    delimiter = fields.String(allow_none=True)
+    encoding = fields.String(allow_none=True)
