@@ -1,0 +1,293 @@
+"""The forecast: every input becomes one or more contributions (an amount on an expected
+day, with a pessimistic P10 and an optimistic P90 placement), and contributions are summed
+into day, week or month buckets over the horizon.
+
+The band is built per input, pessimistically: in the P10 line every inflow comes at its
+late end (P90 delay) with its low amount and every outflow at its early end with its high
+amount; the P90 line is the mirror. Because each input's P10 placement is never better than
+its expected one at any date, P10 ≤ expected ≤ P90 holds for every bucket by construction.
+It assumes the inputs go wrong together, so the band is wider than a sum of independent
+errors would give (docs/decisions/0020-forecast-band-from-input-quantiles.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from smbfinance.cashflow.model import (
+    Direction,
+    ForecastInputs,
+    OpenInvoice,
+    PlannedItem,
+    RecurringFlow,
+)
+from smbfinance.cashflow.periods import step
+from smbfinance.money import quantum, round_half_up
+
+DEFAULT_HORIZON_DAYS = 90
+MAX_HORIZON_DAYS = 730
+# An invoice past its expected payment date is spread over the next weeks, most of it soon.
+OVERDUE_WEIGHTS = (4, 3, 2, 1)
+# The longer past the expected date, the less likely it is paid at all.
+COLLECTION_PROBABILITY = ((30, Decimal("0.90")), (60, Decimal("0.70")), (90, Decimal("0.50")))
+COLLECTION_PROBABILITY_AFTER = Decimal("0.25")
+
+
+class Granularity(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One amount expected on one day, and why. `source` is what a scenario names."""
+
+    key: str
+    source: str
+    kind: str  # receivable | overdue_receivable | payable | recurring | planned
+    label: str
+    day: date | None  # None: expected after the horizon
+    amount: Decimal
+    low_day: date | None
+    low_amount: Decimal
+    high_day: date | None
+    high_amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: date
+    end: date  # inclusive
+    opening: Decimal
+    inflows: Decimal  # ≥ 0
+    outflows: Decimal  # ≥ 0
+    closing: Decimal
+    low: Decimal  # P10 closing
+    high: Decimal  # P90 closing
+    items: tuple[Contribution, ...] = ()
+
+
+@dataclass(frozen=True)
+class Forecast:
+    as_of: date
+    horizon_days: int
+    granularity: Granularity
+    currency: str
+    opening: Decimal
+    buckets: tuple[Bucket, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def end(self) -> date:
+        return self.as_of + timedelta(days=self.horizon_days - 1)
+
+
+def collection_probability(days_past_expected: int) -> Decimal:
+    for limit, probability in COLLECTION_PROBABILITY:
+        if days_past_expected <= limit:
+            return probability
+    return COLLECTION_PROBABILITY_AFTER
+
+
+def allocate(total: Decimal, weights: Sequence[int], currency: str) -> list[Decimal]:
+    """Split `total` by `weights` into amounts of the currency's precision that add up to
+    `total` exactly: floor each share, then hand the leftover units to the largest
+    remainders (earliest first on ties)."""
+    if total < 0:
+        return [-part for part in allocate(-total, weights, currency)]
+    unit = quantum(currency)
+    whole = sum(weights)
+    exact = [total * weight / whole for weight in weights]
+    parts = [share.quantize(unit, rounding=ROUND_FLOOR) for share in exact]
+    left = int((total - sum(parts, Decimal(0))) / unit)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += unit
+    return parts
+
+
+def _within(day: date | None, end: date) -> date | None:
+    return day if day is not None and day <= end else None
+
+
+def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs,
+                           end: date) -> list[Contribution]:
+    as_of, shift = inputs.as_of, timedelta(days=invoice.extra_delay_days)
+    label = f"{invoice.number} · {invoice.contact_name}"
+    moved = (f"; moved {invoice.extra_delay_days:+d} days by the scenario"
+             if invoice.extra_delay_days else "")
+    if invoice.direction is Direction.PAYABLE:
+        day = max(as_of, invoice.due_date + shift)
+        when = (f"due {invoice.due_date.isoformat()}" if invoice.due_date >= as_of
+                else f"overdue since {invoice.due_date.isoformat()}: assumed paid now")
+        reason = f"Purchase invoice {invoice.number} from {invoice.contact_name}, {when}{moved}"
+        amount = -invoice.outstanding
+        return [Contribution(invoice.key, invoice.key, "payable", label, _within(day, end),
+                             amount, _within(day, end), amount, _within(day, end), amount,
+                             reason)]
+    delay = inputs.delays.for_contact(invoice.contact_id)
+    expected = invoice.due_date + timedelta(days=delay.median)
+    habit = delay.describe(invoice.contact_name)
+    if expected >= as_of:
+        day = max(as_of, expected + shift)
+        low_day = max(as_of, invoice.due_date + timedelta(days=delay.p90) + shift)
+        high_day = max(as_of, invoice.due_date + timedelta(days=delay.p10) + shift)
+        reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due "
+                  f"{invoice.due_date.isoformat()}; {habit}: expected "
+                  f"{day.isoformat()}{moved}")
+        amount = invoice.outstanding
+        return [Contribution(invoice.key, invoice.key, "receivable", label, _within(day, end),
+                             amount, _within(low_day, end), amount, _within(high_day, end),
+                             amount, reason)]
+    late = (as_of - expected).days
+    probability = collection_probability(late)
+    expected_total = round_half_up(invoice.outstanding * probability, inputs.currency)
+    expected_parts = allocate(expected_total, OVERDUE_WEIGHTS, inputs.currency)
+    high_parts = allocate(invoice.outstanding, OVERDUE_WEIGHTS, inputs.currency)
+    whole = sum(OVERDUE_WEIGHTS)
+    pieces = []
+    for week, (weight, part, high) in enumerate(
+            zip(OVERDUE_WEIGHTS, expected_parts, high_parts, strict=True)):
+        day = max(as_of, as_of + timedelta(days=7 * week) + shift)
+        reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due "
+                  f"{invoice.due_date.isoformat()}, {late} days past its expected payment "
+                  f"date ({habit}): {probability:.0%} expected to be collected, spread over "
+                  f"the next {len(OVERDUE_WEIGHTS)} weeks, week {week + 1} takes "
+                  f"{weight}/{whole}{moved}")
+        pieces.append(Contribution(
+            f"{invoice.key}#{week + 1}", invoice.key, "overdue_receivable", label,
+            _within(day, end), part, None, Decimal(0), _within(max(as_of, as_of + shift), end),
+            max(high, part), reason))
+    return pieces
+
+
+def _flow_contributions(flow: RecurringFlow, inputs: ForecastInputs,
+                        end: date) -> list[Contribution]:
+    as_of, unit = inputs.as_of, quantum(inputs.currency)
+    spread, days = flow.amount_spread, timedelta(days=flow.day_spread)
+    last = end + days
+    out: list[Contribution] = []
+    k = 0
+    while True:
+        scheduled = step(flow.next_date, flow.period, k, flow.anchor_day)
+        if scheduled > last or (flow.end_date is not None and scheduled > flow.end_date):
+            break
+        amount = (flow.amount + flow.drift * k).quantize(unit)
+        if amount == 0 or (amount > 0) != (flow.amount > 0):
+            break  # drift has eaten the flow: do not turn a cost into an income
+        day = max(as_of, scheduled)
+        if amount > 0:
+            low_amount, low_day = max(Decimal(0), amount - spread), day + days
+            high_amount, high_day = amount + spread, max(as_of, day - days)
+        else:
+            low_amount, low_day = amount - spread, max(as_of, day - days)
+            high_amount, high_day = min(Decimal(0), amount + spread), day + days
+        late = (f"; expected {scheduled.isoformat()}, not seen yet"
+                if scheduled < as_of else "")
+        reason = (flow.reason or f"{flow.kind.capitalize()} {flow.period.value} flow "
+                  f"{flow.label}") + f": occurrence {k + 1} on {day.isoformat()}{late}"
+        out.append(Contribution(f"{flow.key}#{k + 1}", flow.key, flow.kind, flow.label,
+                                _within(day, end), amount, _within(low_day, end), low_amount,
+                                _within(high_day, end), high_amount, reason))
+        k += 1
+    return out
+
+
+def _planned_contribution(item: PlannedItem, inputs: ForecastInputs,
+                          end: date) -> list[Contribution]:
+    if item.day < inputs.as_of or item.day > end:
+        return []
+    reason = f"Planned by hand: {item.label} on {item.day.isoformat()}"
+    return [Contribution(item.key, item.key, "planned", item.label, item.day, item.amount,
+                         item.day, item.amount, item.day, item.amount, reason)]
+
+
+def contributions(inputs: ForecastInputs, end: date) -> list[Contribution]:
+    """Every input's contributions up to `end` (inclusive)."""
+    out: list[Contribution] = []
+    for invoice in inputs.invoices:
+        if invoice.outstanding > 0:
+            out.extend(_invoice_contributions(invoice, inputs, end))
+    for flow in inputs.flows:
+        out.extend(_flow_contributions(flow, inputs, end))
+    for item in inputs.planned:
+        out.extend(_planned_contribution(item, inputs, end))
+    return [c for c in out if c.day or c.low_day or c.high_day]
+
+
+def bucket_bounds(as_of: date, horizon_days: int,
+                  granularity: Granularity) -> list[tuple[date, date]]:
+    """Consecutive [start, end] ranges covering as_of … as_of + horizon − 1: days, ISO weeks
+    (Monday to Sunday) or calendar months; the first and last may be partial."""
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise ValueError(f"horizon_days must be 1-{MAX_HORIZON_DAYS}")
+    last = as_of + timedelta(days=horizon_days - 1)
+    bounds = []
+    start = as_of
+    while start <= last:
+        if granularity is Granularity.DAY:
+            stop = start
+        elif granularity is Granularity.WEEK:
+            stop = start + timedelta(days=6 - start.weekday())
+        else:
+            following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            stop = following - timedelta(days=1)
+        stop = min(stop, last)
+        bounds.append((start, stop))
+        start = stop + timedelta(days=1)
+    return bounds
+
+
+def forecast(inputs: ForecastInputs, *, horizon_days: int = DEFAULT_HORIZON_DAYS,
+             granularity: Granularity = Granularity.WEEK) -> Forecast:
+    bounds = bucket_bounds(inputs.as_of, horizon_days, granularity)
+    end = bounds[-1][1]
+    index_of_day = [i for i, (start, stop) in enumerate(bounds)
+                    for _ in range((stop - start).days + 1)]
+    count = len(bounds)
+    zero = Decimal(0)
+    inflows, outflows = [zero] * count, [zero] * count
+    low_delta, high_delta = [zero] * count, [zero] * count
+    items: list[list[Contribution]] = [[] for _ in range(count)]
+
+    def slot(day: date) -> int:
+        offset = (day - inputs.as_of).days
+        if offset < 0:
+            raise AssertionError(f"contribution dated {day} before as_of {inputs.as_of}")
+        return index_of_day[offset]
+
+    for c in contributions(inputs, end):
+        if c.day is not None:
+            i = slot(c.day)
+            items[i].append(c)
+            if c.amount > 0:
+                inflows[i] += c.amount
+            else:
+                outflows[i] -= c.amount
+        if c.low_day is not None:
+            low_delta[slot(c.low_day)] += c.low_amount
+        if c.high_day is not None:
+            high_delta[slot(c.high_day)] += c.high_amount
+    buckets = []
+    balance = low = high = inputs.opening
+    for i, (start, stop) in enumerate(bounds):
+        opening = balance
+        balance = opening + inflows[i] - outflows[i]
+        low += low_delta[i]
+        high += high_delta[i]
+        ordered = tuple(sorted(items[i], key=lambda c: (c.day or stop, c.key)))
+        buckets.append(Bucket(start, stop, opening, inflows[i], outflows[i], balance, low,
+                              high, ordered))
+    return Forecast(inputs.as_of, horizon_days, granularity, inputs.currency, inputs.opening,
+                    tuple(buckets), tuple(inputs.warnings))
+
+
+def daily_closings(result: Forecast) -> Iterable[tuple[date, Decimal, Decimal]]:
+    """(day, expected closing, P10 closing) per bucket end, for runway and alerts."""
+    for bucket in result.buckets:
+        yield bucket.end, bucket.closing, bucket.low
