@@ -123,8 +123,40 @@ def upgrade() -> None:
                     ["tenant_id", "booking_date"],
                     postgresql_where=sa.text("status = 'booked' AND matched_amount < abs(amount)"))
 
+    # --- transactions (helper) ---
+    # Large statement uploads are imported by a worker (ADR 0017): the batch waits as
+    # 'queued' with the file's bytes in PostgreSQL (under RLS, surviving a worker restart)
+    # and reports its progress; the bytes are deleted once the import is done.
+    op.drop_constraint("status_valid", "import_batches", type_="check")
+    op.create_check_constraint(
+        "status_valid", "import_batches",
+        "status IN ('queued', 'processing', 'completed', 'rejected', 'failed')")
+    op.add_column("import_batches", sa.Column("progress", pg.JSONB))
+    op.create_table(
+        "import_uploads",
+        tenant_id_column(),
+        sa.Column("import_batch_id", UUID, nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", TS, nullable=False, server_default=NOW),
+        sa.PrimaryKeyConstraint("tenant_id", "import_batch_id", name="pk_import_uploads"),
+        sa.ForeignKeyConstraint(["tenant_id", "import_batch_id"],
+                                ["import_batches.tenant_id", "import_batches.id"],
+                                name="fk_import_uploads_batch", ondelete="CASCADE"),
+    )
+    enable_tenant_rls("import_uploads")
+    # --- end transactions (helper) ---
+
 
 def downgrade() -> None:
+    # --- transactions (helper) ---
+    op.drop_table("import_uploads")
+    op.drop_column("import_batches", "progress")
+    op.execute("UPDATE import_batches SET status = 'failed' WHERE status = 'queued'")
+    op.drop_constraint("status_valid", "import_batches", type_="check")
+    op.create_check_constraint(
+        "status_valid", "import_batches",
+        "status IN ('processing', 'completed', 'rejected', 'failed')")
+    # --- end transactions (helper) ---
     op.drop_index("ix_bank_transactions_tenant_unmatched", table_name="bank_transactions")
     op.drop_constraint("matched_amount_within", "bank_transactions", type_="check")
     for table in ("reconciliation_suggestions", "reconciliation_allocations",
