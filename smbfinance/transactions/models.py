@@ -81,6 +81,8 @@ class ImportBatch(TenantOwnedMixin, Base):
                                                              default=list)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    # Queued imports: {"entries": read so far, "bytes": read so far, "total_bytes": size}.
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                                  default=utcnow)
