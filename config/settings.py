@@ -93,6 +93,15 @@ class BaseConfig:
     CELERY_TASK_ALWAYS_EAGER = False
     SCHEDULER_TICK_SECONDS = 60.0
 
+    # Events and webhooks: https only and public addresses only, except the networks listed
+    # here (loopback in development and tests); events kept this many days (at least 30);
+    # EVENTS_DISPATCH off means relay/delivery tasks are not sent (tests call them directly).
+    WEBHOOK_REQUIRE_HTTPS = True
+    WEBHOOK_ALLOWED_NETWORKS: list[str] = []
+    WEBHOOK_TIMEOUT_SECONDS = 15.0
+    EVENTS_RETENTION_DAYS = 90
+    EVENTS_DISPATCH = True
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
         """Read this environment's settings, environment variables winning over defaults."""
@@ -138,6 +147,8 @@ class DevelopmentConfig(BaseConfig):
     GRAPHQL_MASK_ERRORS = True
     CORS_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:3000"]
     LOG_JSON = False
+    WEBHOOK_REQUIRE_HTTPS = False
+    WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
 class TestingConfig(BaseConfig):
@@ -150,6 +161,9 @@ class TestingConfig(BaseConfig):
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "10000 per minute"
     REGISTER_RATE_LIMIT_PER_IP = "10000 per minute"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
+    WEBHOOK_REQUIRE_HTTPS = False
+    WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    EVENTS_DISPATCH = False
 
 
 class ProductionConfig(BaseConfig):
