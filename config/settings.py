@@ -92,6 +92,7 @@ class BaseConfig:
 
     CELERY_TASK_ALWAYS_EAGER = False
     SCHEDULER_TICK_SECONDS = 60.0
+    IMPORT_INLINE_MAX_BYTES = 2 * 1024 * 1024  # larger statement uploads run as a task
 
     # Events and webhooks: https only and public addresses only, except the networks listed
     # here (loopback in development and tests); events kept this many days (at least 30);
