@@ -137,6 +137,9 @@ def upgrade() -> None:
         tenant_id_column(),
         sa.Column("import_batch_id", UUID, nullable=False),
         sa.Column("content", sa.LargeBinary, nullable=False),
+        # Live progress of a running import, written by a short side transaction: the
+        # import's own transaction holds the batch row until it commits.
+        sa.Column("progress", pg.JSONB),
         sa.Column("created_at", TS, nullable=False, server_default=NOW),
         sa.PrimaryKeyConstraint("tenant_id", "import_batch_id", name="pk_import_uploads"),
         sa.ForeignKeyConstraint(["tenant_id", "import_batch_id"],
