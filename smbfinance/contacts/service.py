@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from smbfinance import events
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.concurrency import check_version, contains_pattern
@@ -20,6 +21,7 @@ from smbfinance.contacts.validation import (
 )
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import ErrorList, NotFound
+from smbfinance.events import objects as event_objects
 from smbfinance.pagination import Page, check_limit, page_of
 
 FIELDS = ("name", "vat_number", "enterprise_number", "email", "phone", "street", "postal_code",
@@ -82,6 +84,8 @@ def create_contact(*, session: Session, actor: Actor, data: dict[str, Any]) -> C
         session.flush()
         audit.record(session, actor=actor, action="contact.created", entity_type="contact",
                      entity_id=contact.id, after=_state(contact))
+        events.emit(session=session, type="contact.created", object_id=contact.id,
+                    obj=event_objects.contact(contact))
     return contact
 
 
@@ -182,6 +186,8 @@ def update_contact(
         session.flush()
         audit.record(session, actor=actor, action="contact.updated", entity_type="contact",
                      entity_id=contact.id, before=before, after=_state(contact))
+        events.emit(session=session, type="contact.updated", object_id=contact.id,
+                    obj=event_objects.contact(contact))
     return contact
 
 
@@ -195,6 +201,9 @@ def delete_contact(
         contact.deleted_at = utcnow()
         audit.record(session, actor=actor, action="contact.deleted", entity_type="contact",
                      entity_id=contact.id, before=_state(contact))
+        session.flush()
+        events.emit(session=session, type="contact.deleted", object_id=contact.id,
+                    obj=event_objects.contact(contact))
 
 
 def find_or_create(
@@ -224,4 +233,6 @@ def find_or_create(
         session.flush()
         audit.record(session, actor=actor, action="contact.created", entity_type="contact",
                      entity_id=contact.id, after=_state(contact))
+        events.emit(session=session, type="contact.created", object_id=contact.id,
+                    obj=event_objects.contact(contact))
     return contact, True

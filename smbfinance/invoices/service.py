@@ -21,6 +21,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from smbfinance import events
 from smbfinance.audit import service as audit
 from smbfinance.auth import tenant_settings
 from smbfinance.auth.permissions import Actor, Permission, require
@@ -29,6 +30,7 @@ from smbfinance.concurrency import check_version
 from smbfinance.contacts.models import Contact
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
+from smbfinance.events import objects as event_objects
 from smbfinance.invoices import calculation, ogm, presenters, queries, rules
 from smbfinance.invoices.models import Invoice, InvoiceAdjustment, InvoiceLine, InvoicePayment
 from smbfinance.money import MoneyError, minor_units, parse_amount, validate_currency
@@ -328,6 +330,7 @@ def create_invoice(*, session: Session, actor: Actor, data: dict[str, Any]) -> I
         _flush_unique(session)
         audit.record(session, actor=actor, action="invoice.created", entity_type="invoice",
                      entity_id=invoice.id, after=state(invoice))
+        _emit(session, actor, "invoice.created", invoice)
         if data.get("open"):
             _open(session, actor, invoice)
     return _view(session, actor, invoice)
@@ -478,6 +481,7 @@ def update_invoice(
         _flush_unique(session)
         audit.record(session, actor=actor, action="invoice.updated", entity_type="invoice",
                      entity_id=invoice.id, before=before, after=state(invoice))
+        _emit(session, actor, "invoice.updated", invoice)
     return _view(session, actor, invoice)
 
 
@@ -523,6 +527,7 @@ def _open(session: Session, actor: Actor, invoice: Invoice) -> None:
     session.flush()
     audit.record(session, actor=actor, action="invoice.opened", entity_type="invoice",
                  entity_id=invoice.id, before=before, after=state(invoice))
+    _emit(session, actor, "invoice.opened", invoice)
 
 
 def _apply_credit_note(session: Session, actor: Actor, credit_note: Invoice) -> None:
@@ -545,6 +550,7 @@ def _apply_credit_note(session: Session, actor: Actor, credit_note: Invoice) -> 
     _settle(credit_note)
     audit.record(session, actor=actor, action="invoice.credited", entity_type="invoice",
                  entity_id=corrected.id, before=before, after=state(corrected))
+    _emit(session, actor, _paid_or_updated(corrected), corrected)
 
 
 def _settle(invoice: Invoice) -> None:
@@ -589,6 +595,7 @@ def record_payment(
         audit.record(session, actor=actor, action="invoice.payment_recorded",
                      entity_type="invoice", entity_id=invoice.id, before=before,
                      after=state(invoice))
+        _emit(session, actor, _paid_or_updated(invoice), invoice)
     return _view(session, actor, invoice)
 
 
@@ -608,6 +615,7 @@ def cancel_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
         session.flush()
         audit.record(session, actor=actor, action="invoice.cancelled", entity_type="invoice",
                      entity_id=invoice.id, before=before, after=state(invoice))
+        _emit(session, actor, "invoice.cancelled", invoice)
     return _view(session, actor, invoice)
 
 
@@ -628,6 +636,7 @@ def set_urgency(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
         session.flush()
         audit.record(session, actor=actor, action="invoice.urgency_set", entity_type="invoice",
                      entity_id=invoice.id, before=before, after=state(invoice))
+        _emit(session, actor, "invoice.updated", invoice)
     return _view(session, actor, invoice)
 
 
@@ -646,11 +655,23 @@ def delete_invoice(*, session: Session, actor: Actor, invoice_id: uuid.UUID,
         session.flush()
         audit.record(session, actor=actor, action="invoice.deleted", entity_type="invoice",
                      entity_id=invoice.id, before=before)
+        _emit(session, actor, "invoice.deleted", invoice)
 
 
 def view_of(session: Session, actor: Actor, invoice: Invoice) -> InvoiceView:
     """The view of an invoice already loaded in the caller's transaction (imports)."""
     return _view(session, actor, invoice)
+
+
+def _emit(session: Session, actor: Actor, event_type: str, invoice: Invoice) -> None:
+    """The event, in this transaction, with the invoice as GET shows it now."""
+    session.flush()
+    events.emit(session=session, type=event_type, object_id=invoice.id,
+                obj=event_objects.invoice(_view(session, actor, invoice)))
+
+
+def _paid_or_updated(invoice: Invoice) -> str:
+    return "invoice.paid" if invoice.status == rules.Status.PAID.value else "invoice.updated"
 
 
 def load_invoice(session: Session, invoice_id: uuid.UUID) -> Invoice:
