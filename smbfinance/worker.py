@@ -56,6 +56,7 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
         enable_utc=True,
         broker_connection_retry_on_startup=True,
         task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
+        smbfinance_dispatch=app.config.get("EVENTS_DISPATCH", True),
         beat_schedule={
             "scheduler-tick": {
                 "task": "smbfinance.scheduler.tick",
@@ -63,10 +64,13 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
                 # A tick that waited longer than a period is pointless: the next one is due.
                 "options": {"expires": 55},
             },
+            "events-purge": {"task": "smbfinance.events.purge", "schedule": 24 * 3600.0},
         },
     )
     celery.set_default()
     app.extensions["celery"] = celery
-    import smbfinance.scheduler.tasks  # noqa: F401  - registers the tasks
+    import smbfinance.events.tasks  # relay, purge, the webhooks due check
+    import smbfinance.scheduler.tasks  # registers the tasks
+    import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
 
     return celery
