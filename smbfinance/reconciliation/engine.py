@@ -36,6 +36,8 @@ Rules
   tell them apart). Those, and everything below the threshold scoring at least 0.35 (more
   than a known IBAN alone), are suggestions with their signals, at most five per payment,
   sized to what is left once the automatic allocations are made.
+* A payment whose automatic match a person undid (`auto_apply` False) is never applied
+  again by the engine: its candidates are suggestions, certain ones included.
 * Never over-allocated: allocations run in one order — certain first, then by descending
   score, then by due date, invoice id, booking date and payment id — against a ledger of
   what each payment and invoice still has, so shuffled inputs give the same plan and no
@@ -131,7 +133,8 @@ class _Proposal:
                 self.payment.id, tuple(m.entry.invoice.id for m in self.members))
 
     def automatic(self, threshold: Decimal) -> bool:
-        return self.may_apply and (self.certain or self.score >= threshold)
+        return (self.may_apply and self.payment.auto_apply
+                and (self.certain or self.score >= threshold))
 
 
 class _Ledger:
@@ -372,7 +375,10 @@ def _apply(proposals: Sequence[_Proposal], ledger: _Ledger,
         allocations = ledger.fit(proposal) if proposal.automatic(threshold) else []
         if allocations:
             ledger.take(allocations)
-            automatic += allocations
+            automatic += [replace(allocation, score=proposal.score, certain=proposal.certain,
+                                  signals=_sorted_signals(member.signals))
+                          for member, allocation in zip(proposal.members, allocations,
+                                                        strict=True)]
         else:
             pending.append(proposal)
     return automatic, pending

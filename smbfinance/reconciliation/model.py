@@ -7,7 +7,7 @@ that persists it without anyone changing it on the way.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -51,7 +51,8 @@ class OpenInvoice:
 @dataclass(frozen=True)
 class Payment:
     """A bank transaction: `amount` is signed (+ in, − out); `unallocated` is the absolute
-    amount not yet allocated to any invoice."""
+    amount not yet allocated to any invoice. `auto_apply` False (a person undid an
+    automatic match of it) leaves every candidate of it as a suggestion."""
 
     id: UUID
     amount: Decimal
@@ -62,6 +63,7 @@ class Payment:
     remittance: str | None
     structured_reference: str | None
     unallocated: Decimal
+    auto_apply: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,16 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Allocation:
+    """Money of one payment settling one invoice. An automatic allocation carries the
+    evidence that made it (its proposal's score, this invoice's signals, certainty); the
+    evidence travels with it but is not part of what the allocation is."""
+
     payment_id: UUID
     invoice_id: UUID
     amount: Decimal
+    score: Decimal | None = field(default=None, compare=False)
+    signals: tuple[Signal, ...] = field(default=(), compare=False)
+    certain: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
