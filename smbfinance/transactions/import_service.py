@@ -27,7 +27,6 @@ from smbfinance.contacts.validation import normalise_iban
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
 from smbfinance.reconciliation import service as reconciliation
-from smbfinance.reconciliation import service as reconciliation
 from smbfinance.transactions import csv_mapping_service as csv_mappings
 from smbfinance.transactions import importers
 from smbfinance.transactions.importers.csv_mapping import CsvMapping
@@ -126,7 +125,6 @@ def import_statements(
                 importers.parser_for(fmt, csv_mapping).parse(stream))
             categorisation.apply_to_import_batch(session=session, actor=actor,
                                                  import_batch_id=batch_id)
-            reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch_id)
             reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch_id)
     except ImportFormatError as error:
         where = f"line {error.line}" if error.line is not None else (error.path or "file")
