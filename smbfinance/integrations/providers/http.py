@@ -114,17 +114,19 @@ class HttpClient:
 
     def send(self, method: str, path_or_url: str, *, parse: Callable[[HttpResponse], T],
              headers: Mapping[str, str] | None = None, data: Any = None,
-             auth: tuple[str, str] | None = None, idempotent: bool | None = None) -> T:
+             auth: tuple[str, str] | None = None, idempotent: bool | None = None,
+             retry_statuses: frozenset[int] | set[int] = RETRYABLE_STATUS) -> T:
         """Send, retrying as the module says, and return `parse(response)`. `parse` raises
-        a ProviderError for an error answer; a MalformedResponse from it is retried too."""
+        a ProviderError for an error answer; a MalformedResponse from it is retried too.
+        `retry_statuses` lets SOAP callers read a 500 that carries a fault themselves."""
         url = self.url(path_or_url)
         idempotent = method.upper() == "GET" if idempotent is None else idempotent
         attempts = self.policy.max_attempts if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
-                response = self._once(method, url, headers=headers, data=data, auth=auth)
-                if response.status in RETRYABLE_STATUS:
-                    raise self._status_error(response)
+                response = self.exchange(method, url, headers=headers, data=data, auth=auth)
+                if response.status in retry_statuses:
+                    raise self.status_error(response)
                 return parse(response)
             except ProviderError as error:
                 if not error.retryable or attempt >= attempts:
@@ -142,7 +144,7 @@ class HttpClient:
         ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** (attempt - 1))
         return ceiling * (0.5 + self._jitter() / 2)
 
-    def _status_error(self, response: HttpResponse) -> ProviderError:
+    def status_error(self, response: HttpResponse) -> ProviderError:
         if response.status == 429:
             return RateLimited(f"{self.provider} asked us to slow down (429)",
                                provider=self.provider, request_id=response.request_id,
@@ -151,8 +153,10 @@ class HttpClient:
                                    provider=self.provider, status=response.status,
                                    request_id=response.request_id)
 
-    def _once(self, method: str, url: str, *, headers: Mapping[str, str] | None, data: Any,
-              auth: tuple[str, str] | None) -> HttpResponse:
+    def exchange(self, method: str, url: str, *, headers: Mapping[str, str] | None = None,
+                 data: Any = None, auth: tuple[str, str] | None = None) -> HttpResponse:
+        """One request (and its same-origin redirects), no retry."""
+        url = self.url(url)
         started = time.monotonic()
         for _ in range(MAX_REDIRECTS + 1):
             self.attempts += 1
