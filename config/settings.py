@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 DEV_SECRET = "dev-only-insecure-secret-change-me-0123456789abcdef"
+# AES-256 key (id:base64) for integration credentials in development and tests only.
+DEV_INTEGRATION_KEYS = "dev:ZGV2LW9ubHktaW5zZWN1cmUtaW50ZWdyYXRpb24tayE="
 
 
 class ConfigError(RuntimeError):
@@ -92,6 +94,11 @@ class BaseConfig:
 
     CELERY_TASK_ALWAYS_EAGER = False
     SCHEDULER_TICK_SECONDS = 60.0
+
+    # Integrations (Ponto, Yuki): keys encrypting stored credentials, "id:base64key,..."
+    # (first encrypts, all decrypt); see docs/integrations.md.
+    INTEGRATION_ENCRYPTION_KEYS: str | None = DEV_INTEGRATION_KEYS
+
     IMPORT_INLINE_MAX_BYTES = 2 * 1024 * 1024  # larger statement uploads run as a task
 
     # Events and webhooks: https only and public addresses only, except the networks listed
@@ -112,7 +119,8 @@ class BaseConfig:
         if env.get("DATABASE_URL"):
             values["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
         for key in ("MIGRATION_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY",
-                    "DB_OWNER_ROLE", "DB_APP_ROLE", "LOG_LEVEL"):
+                    "DB_OWNER_ROLE", "DB_APP_ROLE", "LOG_LEVEL",
+                    "INTEGRATION_ENCRYPTION_KEYS"):
             if env.get(key):
                 values[key] = env[key]
         if env.get("CORS_ORIGINS"):
@@ -169,6 +177,7 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
+    INTEGRATION_ENCRYPTION_KEYS = None  # no credentials are stored until it is set
 
     @classmethod
     def validate(cls, values: dict[str, Any]) -> None:
@@ -187,6 +196,10 @@ class ProductionConfig(BaseConfig):
                     f"set {secret} to a long random value (e.g. `python -c "
                     f"'import secrets; print(secrets.token_urlsafe(48))'`)."
                 )
+        if DEV_INTEGRATION_KEYS in (values.get("INTEGRATION_ENCRYPTION_KEYS") or ""):
+            raise ConfigError("INTEGRATION_ENCRYPTION_KEYS holds the development key: "
+                              "generate one with `python -c 'import secrets, base64; "
+                              "print(base64.urlsafe_b64encode(secrets.token_bytes(32)))'`.")
         if missing:
             raise ConfigError(
                 "Production configuration is incomplete: set "
