@@ -12,11 +12,12 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -24,14 +25,15 @@ from sqlalchemy.orm import Session
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.categorisation import service as categorisation
 from smbfinance.contacts.validation import normalise_iban
-from smbfinance.db import new_id, transaction, utcnow
+from smbfinance.db import new_id, on_commit, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
 from smbfinance.reconciliation import service as reconciliation
 from smbfinance.transactions import csv_mapping_service as csv_mappings
-from smbfinance.transactions import importers
+from smbfinance.transactions import importers, uploads
 from smbfinance.transactions.importers.csv_mapping import CsvMapping
 from smbfinance.transactions.importers.model import (
     Entry,
+    Format,
     ImportFormatError,
     ImportWarning,
     StatementEnd,
@@ -39,8 +41,13 @@ from smbfinance.transactions.importers.model import (
 )
 from smbfinance.transactions.models import BankAccount, ImportBatch
 
+log = logging.getLogger(__name__)
+
 CHUNK = 5_000
-Progress = Callable[[int], None]
+PROGRESS_EVERY = 1_000  # entries between two progress reports
+Progress = Callable[[int], None]  # entries read so far
+# {"entries": read so far, "bytes": of the file read so far, "total_bytes": its size}
+ProgressSink = Callable[[dict[str, int]], None]
 
 _COLUMNS = ("id", "bank_account_id", "amount", "currency", "booking_date", "value_date",
             "counterparty_name", "counterparty_iban", "counterparty_bic", "remittance",
@@ -104,14 +111,124 @@ def import_statements(
     strict: bool = False,
     progress: Progress | None = None,
 ) -> ImportBatch:
-    """Import every statement of a bank file. Returns the completed batch; raises
+    """Import every statement of a bank file, now. Returns the completed batch; raises
     ImportRejected (after recording a rejected batch) when nothing could be written."""
     require(actor, Permission.FINANCE_WRITE)
-    digest, size, head = _fingerprint(stream)
-    csv_mapping = _saved_csv_mapping(session, bank_account_id)
-    fmt = importers.detect_format(head, csv_mapping=csv_mapping)
-    if fmt is None:
-        raise _unknown_format(head, bank_account_id)
+    return _import_now(session, actor, stream, _Upload.read(session, stream, bank_account_id),
+                       file_name, bank_account_id, strict, progress)
+
+
+def submit_import(
+    *,
+    session: Session,
+    actor: Actor,
+    stream: BinaryIO,
+    inline_max_bytes: int,
+    enqueue: Callable[[uuid.UUID], None],
+    file_name: str | None = None,
+    bank_account_id: uuid.UUID | None = None,
+    strict: bool = False,
+) -> ImportBatch:
+    """Import a file of at most `inline_max_bytes` now (as import_statements). A larger one
+    is checked as far as its first bytes allow (format, account, CSV mapping), then stored
+    with a batch in status `queued`; `enqueue(batch_id)` is called once that is committed,
+    and a worker runs the import with `run_queued_import` (ADR 0017)."""
+    require(actor, Permission.FINANCE_WRITE)
+    upload = _Upload.read(session, stream, bank_account_id)
+    if upload.size <= inline_max_bytes:
+        return _import_now(session, actor, stream, upload, file_name, bank_account_id, strict,
+                           None)
+    content = stream.read()  # bounded by the request size limit (MAX_CONTENT_LENGTH)
+    with transaction(session):
+        batch = ImportBatch(id=new_id(), format=upload.format, status="queued",
+                            file_name=file_name, file_sha256=upload.digest,
+                            file_size=upload.size, strict=strict,
+                            bank_account_id=bank_account_id, created_by=actor.user_id,
+                            statements=[], warnings=[], errors=[],
+                            progress=_progress(0, 0, upload.size))
+        session.add(batch)
+        session.flush()
+        uploads.keep(session, batch.id, content, _progress(0, 0, upload.size))
+        batch_id = batch.id
+        on_commit(session, lambda: enqueue(batch_id))
+    return batch
+
+
+def run_queued_import(*, session: Session, actor: Actor, batch_id: uuid.UUID,
+                      progress: ProgressSink | None = None) -> ImportBatch | None:
+    """The worker's half of a queued import: the same import path, in one transaction, from
+    the stored bytes. A rejected file leaves the batch `rejected` with its errors, anything
+    unexpected `failed` (then raised again); neither writes a transaction. Safe to run again
+    (a redelivered task): a batch no longer queued or processing is left as it is. Returns
+    the batch (None for an unknown id)."""
+    require(actor, Permission.FINANCE_WRITE)
+    with transaction(session):
+        batch = _locked_batch(session, batch_id)
+        if batch is None or batch.status not in ("queued", "processing"):
+            return batch
+        batch.status = "processing"  # committed now, so readers see the worker took it
+    try:
+        with transaction(session):
+            batch = _locked_batch(session, batch_id)
+            if batch is None or batch.status != "processing":
+                return batch
+            content = uploads.content_of(session, batch_id)
+            if content is None:
+                raise RuntimeError(f"import {batch_id} is processing but its file is gone")
+            stream = io.BytesIO(content)
+            size = len(content)
+            csv_mapping = _saved_csv_mapping(session, batch.bank_account_id) \
+                if batch.format == "csv" else None
+            if batch.format is None or (batch.format == "csv" and csv_mapping is None):
+                raise _unknown_format(content[:8192], batch.bank_account_id)
+
+            def report(entries: int) -> None:
+                if progress is not None:
+                    progress(_progress(entries, stream.tell(), size))
+
+            _run(session, actor, batch, batch.format, stream, csv_mapping, report)
+            batch.progress = _progress(batch.read_count, size, size)
+            uploads.discard(session, batch_id)
+        return batch
+    except ImportFormatError as error:
+        return _finish_queued(session, batch_id, "rejected", [_format_error(error)])
+    except Invalid as invalid:  # ImportRejected (strict) or a check the file failed later
+        return _finish_queued(session, batch_id, "rejected", [
+            {"line": None, "path": e.field, "message": e.message} for e in invalid.errors
+        ] or [{"line": None, "path": None, "message": invalid.detail}])
+    except Exception:
+        log.exception("queued import failed", extra={"import_batch_id": str(batch_id)})
+        _finish_queued(session, batch_id, "failed", [{
+            "line": None, "path": None,
+            "message": "the import failed unexpectedly and wrote nothing; upload the file "
+                       "again, and tell us if it fails again"}])
+        raise
+
+
+@dataclass(frozen=True)
+class _Upload:
+    digest: str
+    size: int
+    format: str
+    csv_mapping: CsvMapping | None
+
+    @classmethod
+    def read(cls, session: Session, stream: BinaryIO,
+             bank_account_id: uuid.UUID | None) -> _Upload:
+        """What the first bytes tell: format (CSV with the account's mapping) and size."""
+        digest, size, head = _fingerprint(stream)
+        csv_mapping = _saved_csv_mapping(session, bank_account_id)
+        fmt = importers.detect_format(head, csv_mapping=csv_mapping)
+        if fmt is None:
+            raise _unknown_format(head, bank_account_id)
+        return cls(digest, size, fmt, csv_mapping if fmt == "csv" else None)
+
+
+def _import_now(session: Session, actor: Actor, stream: BinaryIO, upload: _Upload,
+                file_name: str | None,
+                bank_account_id: uuid.UUID | None, strict: bool,
+                progress: Progress | None) -> ImportBatch:
+    fmt, digest, size = upload.format, upload.digest, upload.size
     batch_id = new_id()
     try:
         with transaction(session):
@@ -121,15 +238,11 @@ def import_statements(
                                 created_by=actor.user_id, statements=[], warnings=[], errors=[])
             session.add(batch)
             session.flush()
-            _Importer(session, batch, fmt, bank_account_id, strict, progress).run(
-                importers.parser_for(fmt, csv_mapping).parse(stream))
-            categorisation.apply_to_import_batch(session=session, actor=actor,
-                                                 import_batch_id=batch_id)
-            reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch_id)
+            _run(session, actor, batch, fmt, stream, upload.csv_mapping, progress)
     except ImportFormatError as error:
-        where = f"line {error.line}" if error.line is not None else (error.path or "file")
+        where = _where(error)
         _record_rejection(session, actor, batch_id, fmt, file_name, digest, size, strict,
-                          [{"line": error.line, "path": error.path, "message": error.message}])
+                          [_format_error(error)])
         raise ImportRejected(f"{where}: {error.message} — the file was not imported",
                              errors=[FieldError(where, error.message, "invalid_file")],
                              extra={"import_batch_id": str(batch_id)}) from None
@@ -139,6 +252,49 @@ def import_statements(
                            for e in rejection.errors])
         rejection.extra["import_batch_id"] = str(batch_id)
         raise
+    return batch
+
+
+def _run(session: Session, actor: Actor, batch: ImportBatch, fmt: str, stream: BinaryIO,
+         csv_mapping: CsvMapping | None, progress: Progress | None) -> None:
+    """The one import path, inline or queued: parse, stage, move, categorise, reconcile."""
+    _Importer(session, batch, fmt, batch.bank_account_id, batch.strict, progress).run(
+        importers.parser_for(cast(Format, fmt), csv_mapping).parse(stream))
+    categorisation.apply_to_import_batch(session=session, actor=actor, import_batch_id=batch.id)
+    reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch.id)
+
+
+def _where(error: ImportFormatError) -> str:
+    return f"line {error.line}" if error.line is not None else (error.path or "file")
+
+
+def _format_error(error: ImportFormatError) -> dict[str, Any]:
+    return {"line": error.line, "path": error.path, "message": error.message}
+
+
+def _progress(entries: int, read: int, total: int) -> dict[str, int]:
+    return {"entries": entries, "bytes": read, "total_bytes": total}
+
+
+def _locked_batch(session: Session, batch_id: uuid.UUID) -> ImportBatch | None:
+    # NO KEY UPDATE: the side transactions writing progress to import_uploads take a key
+    # share on this row through their foreign key, and must not wait for the import.
+    return session.execute(select(ImportBatch).where(ImportBatch.id == batch_id)
+                           .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def _finish_queued(session: Session, batch_id: uuid.UUID, status: str,
+                   errors: list[dict[str, Any]]) -> ImportBatch | None:
+    with transaction(session):
+        batch = _locked_batch(session, batch_id)
+        if batch is None:
+            return None
+        batch.status, batch.errors, batch.completed_at = status, errors, utcnow()
+        batch.statements, batch.warnings = [], []
+        batch.progress = {**(batch.progress or {}),
+                          **(uploads.live_progress(session, batch_id) or {})}
+        uploads.discard(session, batch_id)
     return batch
 
 
@@ -251,6 +407,8 @@ class _Importer:
             _json(entry.details), entry.statement_index, self.read))
         if len(self.rows) >= CHUNK:
             self._stage()
+        elif self.progress is not None and self.read % PROGRESS_EVERY == 0:
+            self.progress(self.read)
 
     def _end(self, end: StatementEnd) -> None:
         state = self.states[end.statement_index]
@@ -376,10 +534,16 @@ def _warning(warning: ImportWarning, statement_index: int) -> dict[str, Any]:
 
 
 def get_batch(*, session: Session, actor: Actor, batch_id: uuid.UUID) -> ImportBatch:
+    """An import; while a worker runs it, with its live progress."""
     require(actor, Permission.FINANCE_READ)
     with transaction(session):
         batch = session.execute(select(ImportBatch).where(ImportBatch.id == batch_id)
                                 ).scalar_one_or_none()
+        live = uploads.live_progress(session, batch_id) if batch is not None and \
+            batch.status in ("queued", "processing") else None
     if batch is None:
         raise NotFound(f"no import {batch_id}")
+    if live is not None:
+        session.expunge(batch)  # a view for this answer: the live figures are not saved
+        batch.progress = live
     return batch

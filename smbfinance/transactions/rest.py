@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from flask import current_app
+
 from smbfinance.extensions import db
 from smbfinance.transactions import accounts_service as accounts
 from smbfinance.transactions import csv_mapping_service as csv_mappings
 from smbfinance.transactions import import_service as imports
-from smbfinance.transactions import schemas
+from smbfinance.transactions import schemas, tasks
 from smbfinance.transactions import service as transactions
 from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
@@ -29,6 +31,8 @@ class Imports(AuthenticatedView):
     @blp.arguments(FileUpload, location="files")
     @blp.arguments(schemas.ImportIn, location="form")
     @blp.response(201, schemas.ImportBatchOut)
+    @blp.alt_response(202, schema=schemas.ImportBatchOut,
+                      description="A large file, queued: follow GET /imports/{id}")
     @blp.alt_response(422, description="Not a statement, structurally broken (with the line "
                                        "or element), or inconsistent under strict=true")
     @blp.doc(security=BEARER)
@@ -36,11 +40,15 @@ class Imports(AuthenticatedView):
     def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
         """Import a CODA, CAMT.053 (XML or ZIP), MT940 or OFX file; the format is read from
         the content. A CSV export is read with the mapping saved on `bank_account_id`.
-        Re-importing changes nothing."""
-        return imports.import_statements(
-            session=db.session, actor=current_actor(), stream=files["file"].stream,
+        Re-importing changes nothing. A file above IMPORT_INLINE_MAX_BYTES is imported by
+        a worker: 202 with status `queued`."""
+        actor = current_actor()
+        batch = imports.submit_import(
+            session=db.session, actor=actor, stream=files["file"].stream,
             file_name=files["file"].filename, bank_account_id=form.get("bank_account_id"),
-            strict=form["strict"])
+            strict=form["strict"], enqueue=tasks.enqueue_for(actor),
+            inline_max_bytes=current_app.config["IMPORT_INLINE_MAX_BYTES"])
+        return batch, 202 if batch.status == "queued" else 201
 
 
 @blp.route("/imports/<uuid:batch_id>")

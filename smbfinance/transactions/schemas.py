@@ -57,12 +57,20 @@ class CountsOut(Schema):
     skipped = fields.Integer(attribute="skipped_count", required=True)
 
 
+class ImportProgressOut(Schema):
+    entries = fields.Integer(required=True, metadata={"description": "Entries read so far"})
+    bytes = fields.Integer(required=True, metadata={"description": "File bytes read so far"})
+    total_bytes = fields.Integer(required=True)
+
+
 class ImportBatchOut(Schema):
     id = fields.UUID(required=True)
     object = fields.Constant("import", dump_only=True)
     format = fields.String(allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(
-        ["processing", "completed", "rejected", "failed"]))
+        ["queued", "processing", "completed", "rejected", "failed"]), metadata={
+            "description": "queued → processing → completed, rejected (nothing written) or "
+                           "failed (nothing written); small files answer completed at once"})
     file_name = fields.String(allow_none=True)
     file_size = fields.Integer(required=True)
     file_sha256 = fields.String(required=True)
@@ -72,6 +80,9 @@ class ImportBatchOut(Schema):
     statements = fields.List(fields.Nested(StatementOut), required=True)
     warnings = fields.List(fields.Nested(ImportWarningOut), required=True)
     errors = fields.List(fields.Nested(ImportErrorOut), required=True)
+    progress = fields.Nested(ImportProgressOut, allow_none=True, metadata={
+        "description": "For an import run by a worker: how far it got (null for files "
+                       "imported in the request)"})
     created_at = fields.DateTime(required=True)
     completed_at = fields.DateTime(allow_none=True)
 
