@@ -70,14 +70,17 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.cashflow.rest import blp as cashflow_blp
     from smbfinance.categorisation.rest import blp as categorisation_blp
     from smbfinance.contacts.rest import blp as contacts_blp
+    from smbfinance.events.rest import blp as events_blp
     from smbfinance.health.rest import blp as health_blp
     from smbfinance.invoices.rest import blp as invoices_blp
     from smbfinance.rates.rest import blp as rates_blp
     from smbfinance.reconciliation.rest import blp as reconciliation_blp
     from smbfinance.transactions.rest import blp as transactions_blp
+    from smbfinance.webhooks.rest import blp as webhooks_blp
 
     for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
-                      categorisation_blp, reconciliation_blp, health_blp, cashflow_blp):
+                      categorisation_blp, reconciliation_blp, health_blp, cashflow_blp,
+                      events_blp, webhooks_blp):
         api.register_blueprint(blueprint)
 
 
