@@ -14,18 +14,21 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from smbfinance.auth import graphql as auth_graphql
+from smbfinance.cashflow import graphql as cashflow_graphql
 from smbfinance.contacts import graphql as contacts_graphql
 from smbfinance.graphql.errors import should_mask_error
 from smbfinance.graphql.relay import NodeQuery
 from smbfinance.invoices import graphql as invoices_graphql
+from smbfinance.reconciliation import graphql as reconciliation_graphql
 from smbfinance.transactions import graphql as transactions_graphql
 
 QUERIES: tuple[type, ...] = (
     auth_graphql.Query, NodeQuery, contacts_graphql.Query, invoices_graphql.Query,
-    transactions_graphql.Query,
+    transactions_graphql.Query, reconciliation_graphql.Query, cashflow_graphql.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,
+    reconciliation_graphql.Mutation, cashflow_graphql.Mutation,
 )
 
 
