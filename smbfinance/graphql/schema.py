@@ -29,6 +29,7 @@ QUERIES: tuple[type, ...] = (
 MUTATIONS: tuple[type, ...] = (
     auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,
     reconciliation_graphql.Mutation, cashflow_graphql.Mutation,
+    transactions_graphql.Mutation,
 )
 
 
