@@ -1,5 +1,5 @@
 """GraphQL face of banking: `bankAccounts`, `bankAccount`, `transactions` (the REST
-filters), `transaction`."""
+filters), `transaction`, and the mutations on accounts, cash entries and transactions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import strawberry
 from strawberry.types import Info
 
 from smbfinance.graphql.context import actor_of
-from smbfinance.graphql.inputs import fetch_or_none, given, graphql_errors, load
+from smbfinance.graphql.errors import UserError
+from smbfinance.graphql.inputs import attempt, fetch_or_none, given, graphql_errors, load, plain
 from smbfinance.graphql.relay import (
     Connection,
     Node,
@@ -22,6 +23,7 @@ from smbfinance.graphql.relay import (
     register_node,
 )
 from smbfinance.graphql.types import Money
+from smbfinance.transactions import accounts_service as accounts
 from smbfinance.transactions import schemas
 from smbfinance.transactions import service as transactions
 
@@ -40,6 +42,7 @@ class BankAccountType(Node):
     synchronized_at: datetime | None = strawberry.field(
         description="When the balance was last refreshed from its source")
     is_active: bool
+    version: int = strawberry.field(description="Send as expectedVersion to avoid lost updates")
 
     @classmethod
     def of(cls, account: Any) -> BankAccountType:
@@ -50,7 +53,8 @@ class BankAccountType(Node):
                    currency=account.currency, holder=account.holder, name=account.name,
                    current_balance=balance, balance_date=account.balance_date,
                    balance_source=account.balance_source,
-                   synchronized_at=account.synchronized_at, is_active=account.is_active)
+                   synchronized_at=account.synchronized_at, is_active=account.is_active,
+                   version=account.version)
 
 
 @strawberry.type(name="Transaction", description="A bank movement: + money in, − money out.")
@@ -158,3 +162,131 @@ class Query:
     @strawberry.field(description="One bank transaction (null when not found).")
     def transaction(self, info: Info, id: strawberry.ID) -> TransactionType | None:
         return fetch_or_none(lambda: _transaction(info, decode_id(id, "Transaction")))
+
+
+# ------------------------------------------------------------------ inputs and payloads
+
+@strawberry.input(description="An account with an IBAN, or a cash account with its own "
+                              "accountNumber.")
+class BankAccountInput:
+    iban: str | None = strawberry.UNSET
+    account_number: str | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    holder: str | None = strawberry.UNSET
+    bic: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="Only the fields given change; the IBAN and currency never do.")
+class BankAccountPatchInput:
+    name: str | None = strawberry.UNSET
+    holder: str | None = strawberry.UNSET
+    bic: str | None = strawberry.UNSET
+    is_active: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A movement no bank reports (cash), booked at once.")
+class CashTransactionInput:
+    bank_account_id: strawberry.ID
+    amount: str = strawberry.field(description="Signed decimal string: + in, − out")
+    booking_date: date
+    value_date: date | None = strawberry.UNSET
+    counterparty_name: str | None = strawberry.UNSET
+    remittance: str | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="What is ours on a transaction (the bank's facts never "
+                              "change); null clears. A category, contact or flag set here "
+                              "is never overwritten by a rule.")
+class TransactionPatchInput:
+    category_id: strawberry.ID | None = strawberry.UNSET
+    contact_id: strawberry.ID | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+    ignore_for_forecast: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class BankAccountPayload:
+    bank_account: BankAccountType | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class BankAccountDeletePayload:
+    deleted_id: strawberry.ID | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class TransactionPayload:
+    transaction: TransactionType | None
+    errors: list[UserError]
+
+
+def _account_payload(result: tuple[Any, list[UserError]]) -> BankAccountPayload:
+    account, errors = result
+    return BankAccountPayload(bank_account=BankAccountType.of(account) if account else None,
+                              errors=errors)
+
+
+def _transaction_payload(result: tuple[Any, list[UserError]]) -> TransactionPayload:
+    found, errors = result
+    return TransactionPayload(transaction=TransactionType.of(found) if found else None,
+                              errors=errors)
+
+
+def _with_uuids(data: dict[str, Any], **types: str) -> dict[str, Any]:
+    """Global ids in an input turned into the uuids REST bodies carry (nulls kept)."""
+    for key, type_name in types.items():
+        if data.get(key) is not None:
+            data[key] = str(decode_id(data[key], type_name, field=key))
+    return data
+
+
+# ------------------------------------------------------------------ mutations
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Add a bank account (IBAN validated), or a cash account.")
+    def bank_account_create(self, info: Info, input: BankAccountInput) -> BankAccountPayload:
+        return _account_payload(attempt(lambda: accounts.create_account(
+            session=info.context.session, actor=actor_of(info),
+            data=load(schemas.BankAccountIn(), plain(input)))))
+
+    @strawberry.mutation(description="Rename or deactivate an account; expectedVersion "
+                                     "refuses lost updates.")
+    def bank_account_update(self, info: Info, id: strawberry.ID, input: BankAccountPatchInput,
+                            expected_version: int | None = None) -> BankAccountPayload:
+        return _account_payload(attempt(lambda: accounts.update_account(
+            session=info.context.session, actor=actor_of(info),
+            account_id=decode_id(id, "BankAccount"),
+            changes=load(schemas.BankAccountPatch(), plain(input)),
+            expected_version=expected_version)))
+
+    @strawberry.mutation(description="Remove an account from lists (soft; its transactions "
+                                     "stay).")
+    def bank_account_delete(self, info: Info, id: strawberry.ID,
+                            expected_version: int | None = None) -> BankAccountDeletePayload:
+        _, errors = attempt(lambda: accounts.delete_account(
+            session=info.context.session, actor=actor_of(info),
+            account_id=decode_id(id, "BankAccount"), expected_version=expected_version))
+        return BankAccountDeletePayload(deleted_id=None if errors else id, errors=errors)
+
+    @strawberry.mutation(description="Book a cash movement by hand (source manual).")
+    def cash_transaction_create(self, info: Info,
+                                input: CashTransactionInput) -> TransactionPayload:
+        return _transaction_payload(attempt(lambda: accounts.create_manual_transaction(
+            session=info.context.session, actor=actor_of(info),
+            data=load(schemas.ManualTransactionIn(),
+                      _with_uuids(plain(input), bank_account_id="BankAccount")))))
+
+    @strawberry.mutation(description="Set category, contact, notes or the forecast flag.")
+    def transaction_update(self, info: Info, id: strawberry.ID, input: TransactionPatchInput,
+                           expected_version: int | None = None) -> TransactionPayload:
+        return _transaction_payload(attempt(lambda: transactions.update_transaction(
+            session=info.context.session, actor=actor_of(info),
+            transaction_id=decode_id(id, "Transaction"),
+            changes=load(schemas.TransactionPatch(), _with_uuids(
+                plain(input), category_id="Category", contact_id="Contact")),
+            expected_version=expected_version)))
