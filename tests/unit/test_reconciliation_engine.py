@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -606,3 +607,35 @@ def test_work_grows_linearly_with_the_inputs() -> None:
     assert large.pairs_scored < 10_000 * 5_000 / 100
     # and so does the grouped-match search
     assert large.subsets_tried / max(1, small.subsets_tried) < 15
+
+
+# --- evidence and a person's undo ----------------------------------------------------------
+
+def test_an_automatic_allocation_carries_its_evidence() -> None:
+    # given a certain match and a scored one above the threshold
+    certain_target = invoice("100.00", reference=REFERENCE)
+    scored_target = invoice("250.00", number="INV-77")
+    by_reference = payment("100.00", reference=REFERENCE)
+    by_evidence = payment("250.00", iban=ACME_IBAN, name="Acme NV", remittance="INV-77",
+                          booked=DUE)
+    # when matched
+    plan = run([by_reference, by_evidence], [certain_target, scored_target])
+    # then each allocation says why it was made
+    evidence = {a.invoice_id: (a.certain, a.score, a.signals) for a in plan.automatic}
+    assert evidence[certain_target.id][0] is True
+    assert Signal.STRUCTURED_REFERENCE in evidence[certain_target.id][2]
+    certain, score, signals = evidence[scored_target.id]
+    assert certain is False and score is not None and score >= DEFAULT_THRESHOLD
+    assert {Signal.AMOUNT_EXACT, Signal.NUMBER_IN_TEXT, Signal.CONTACT_IBAN} <= set(signals)
+
+
+def test_a_payment_a_person_took_a_match_from_is_only_suggested() -> None:
+    # given a payment whose automatic match was undone, carrying the invoice's OGM
+    target = invoice("100.00", reference=REFERENCE)
+    undone = replace(payment("100.00", reference=REFERENCE), auto_apply=False)
+    # when matched again
+    plan = run([undone], [target])
+    # then nothing is applied and the certain pair is offered for review
+    assert plan.automatic == ()
+    assert [(c.invoice_id, c.amount, c.certain) for c in plan.suggestions] == [
+        (target.id, Decimal("100.00"), True)]
