@@ -1,0 +1,47 @@
+"""Response shapes for integrations. Credentials have no field here on purpose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from marshmallow import Schema, fields, validate
+
+from smbfinance.integrations.health import effective_health
+from smbfinance.web.schemas import ListArgs
+
+PROVIDERS = ["ponto", "yuki"]
+HEALTH = ["ok", "degraded", "failing", "consent_expiring", "disconnected"]
+
+
+class IntegrationOut(Schema):
+    id = fields.UUID(required=True)
+    object = fields.Constant("integration", dump_only=True)
+    provider = fields.String(required=True, metadata={"enum": PROVIDERS})
+    status = fields.String(required=True, metadata={
+        "enum": ["pending", "connected", "disconnected"]})
+    health = fields.Function(lambda i: effective_health(i, now=datetime.now(UTC)), metadata={
+        "type": "string",
+        "enum": HEALTH, "description": "ok, degraded (recent errors), failing, "
+                                       "consent_expiring (within 14 days), disconnected"})
+    display_name = fields.String(allow_none=True)
+    external_id = fields.String(allow_none=True, metadata={
+        "description": "Ponto organization or Yuki administration id"})
+    consent_expires_at = fields.DateTime(allow_none=True)
+    synchronized_at = fields.DateTime(allow_none=True, attribute="last_success_at", metadata={
+        "description": "End of the last successful sync: how fresh the data is"})
+    next_sync_at = fields.DateTime(allow_none=True)
+    last_error_code = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    consecutive_failures = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class IntegrationList(Schema):
+    object = fields.Constant("list", dump_only=True)
+    data = fields.List(fields.Nested(IntegrationOut), required=True)
+    has_more = fields.Boolean(required=True)
+
+
+class IntegrationListArgs(ListArgs):
+    provider = fields.String(validate=validate.OneOf(PROVIDERS))
