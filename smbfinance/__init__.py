@@ -72,6 +72,7 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.contacts.rest import blp as contacts_blp
     from smbfinance.events.rest import blp as events_blp
     from smbfinance.health.rest import blp as health_blp
+    from smbfinance.integrations.rest import blp as integrations_blp
     from smbfinance.invoices.rest import blp as invoices_blp
     from smbfinance.rates.rest import blp as rates_blp
     from smbfinance.reconciliation.rest import blp as reconciliation_blp
@@ -80,7 +81,7 @@ def _register_blueprints(api: Any) -> None:
 
     for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
                       categorisation_blp, reconciliation_blp, health_blp, cashflow_blp,
-                      events_blp, webhooks_blp):
+                      events_blp, webhooks_blp, integrations_blp):
         api.register_blueprint(blueprint)
 
 
