@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-from smbfinance.migration_tools import enable_tenant_rls, tenant_id_column
+from smbfinance.migration_tools import enable_tenant_rls, grant_app, tenant_id_column
 
 revision = "0006_cashflow"
 down_revision = "0005_reconciliation"
@@ -21,6 +21,7 @@ NOW = sa.text("now()")
 TS = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(18, 2)
 PERIODS = "('weekly', 'monthly', 'quarterly')"
+WORK_FUNCTION = "cross_tenant_cashflow_work(timestamptz, date)"
 TABLES = ("alerts", "cashflow_scenarios", "cashflow_recurring_series",
           "cashflow_planned_items", "cash_position_snapshots")
 
@@ -149,7 +150,40 @@ def upgrade() -> None:
     op.create_index("ix_alerts_tenant_raised", "alerts", ["tenant_id", "raised_at", "id"])
     enable_tenant_rls("alerts")
 
+    # The scheduler's one question across tenants: whose cash picture is stale? Tenants
+    # with an import finished or an account synchronised since p_since, and tenants with an
+    # active account but no snapshot for p_day. Only tenant ids leave this function.
+    op.execute(
+        """
+        CREATE FUNCTION cross_tenant_cashflow_work(p_since timestamptz, p_day date)
+        RETURNS TABLE (tenant_id uuid)
+        LANGUAGE plpgsql STABLE SECURITY DEFINER
+        SET search_path = public, pg_temp
+        AS $$
+        BEGIN
+            IF coalesce(current_setting('app.cross_tenant', true), '') <> 'on' THEN
+                RAISE EXCEPTION 'cross-tenant access outside dangerously_unscoped()'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN QUERY
+                SELECT b.tenant_id FROM import_batches b WHERE b.completed_at > p_since
+                UNION
+                SELECT a.tenant_id FROM bank_accounts a
+                WHERE a.synchronized_at > p_since AND a.deleted_at IS NULL
+                UNION
+                SELECT a.tenant_id FROM bank_accounts a
+                WHERE a.is_active AND a.deleted_at IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM cash_position_snapshots s
+                    WHERE s.tenant_id = a.tenant_id AND s.day = p_day);
+        END
+        $$
+        """
+    )
+    op.execute(f"REVOKE ALL ON FUNCTION {WORK_FUNCTION} FROM PUBLIC")
+    grant_app("EXECUTE", f"FUNCTION {WORK_FUNCTION}")
+
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {WORK_FUNCTION}")
     for table in TABLES:
         op.drop_table(table)

@@ -96,7 +96,7 @@ def burn(months: Sequence[MonthTotals], currency_unit: Decimal) -> tuple[Decimal
     """(gross, net) monthly burn: average outflows, and average outflows minus inflows
     (never below zero: a company earning more than it spends burns nothing)."""
     if not months:
-        return Decimal(0), Decimal(0)
+        return Decimal(0).quantize(currency_unit), Decimal(0).quantize(currency_unit)
     count = len(months)
     gross = sum((m.outflows for m in months), Decimal(0)) / count
     net = sum((m.outflows - m.inflows for m in months), Decimal(0)) / count
@@ -115,8 +115,9 @@ def days_outstanding(open_total: Decimal, invoiced_in_window: Decimal,
 
 
 def by_urgency(owed: Iterable[OwedInvoice], direction: Direction, as_of: date,
-               thresholds: dict[str, Any]) -> dict[str, Decimal]:
-    totals = {level.name.lower(): Decimal(0) for level in Urgency}
+               thresholds: dict[str, Any],
+               currency_unit: Decimal = Decimal("0.01")) -> dict[str, Decimal]:
+    totals = {level.name.lower(): Decimal(0).quantize(currency_unit) for level in Urgency}
     for invoice in owed:
         if invoice.direction is not direction:
             continue

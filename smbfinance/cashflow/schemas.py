@@ -16,10 +16,10 @@ class AccountPositionOut(Schema):
     name = fields.String(allow_none=True)
     iban = fields.String(allow_none=True)
     currency = fields.String(required=True)
-    balance = fields.Decimal(as_string=True, required=True)
-    balance_base = fields.Decimal(as_string=True, allow_none=True, metadata={
+    balance = fields.String(required=True)
+    balance_base = fields.String(allow_none=True, metadata={
         "description": "In the base currency; null when no rate converts it"})
-    rate = fields.Decimal(as_string=True, allow_none=True)
+    rate = fields.String(allow_none=True)
     balance_date = fields.Date(allow_none=True)
     synchronized_at = fields.DateTime(allow_none=True)
 
@@ -28,7 +28,7 @@ class PositionOut(Schema):
     object = fields.Constant("cash_position", dump_only=True)
     as_of = fields.Date(required=True)
     currency = fields.String(required=True)
-    total = fields.Decimal(as_string=True, required=True)
+    total = fields.String(required=True)
     accounts = fields.List(fields.Nested(AccountPositionOut), required=True)
     oldest_synchronized_at = fields.DateTime(allow_none=True)
     warnings = fields.List(fields.String(), required=True)
@@ -44,7 +44,7 @@ class PositionsArgs(StrictSchema):
 class PositionPointOut(Schema):
     day = fields.Date(required=True)
     currency = fields.String(required=True)
-    total = fields.Decimal(as_string=True, required=True)
+    total = fields.String(required=True)
 
 
 class PositionList(Schema):
@@ -67,23 +67,23 @@ class ContributionOut(Schema):
     kind = fields.String(required=True)
     label = fields.String(required=True)
     date = fields.Date(attribute="day", required=True)
-    amount = fields.Decimal(as_string=True, required=True)
+    amount = fields.String(required=True)
     low_date = fields.Date(attribute="low_day", allow_none=True)
-    low_amount = fields.Decimal(as_string=True, required=True)
+    low_amount = fields.String(required=True)
     high_date = fields.Date(attribute="high_day", allow_none=True)
-    high_amount = fields.Decimal(as_string=True, required=True)
+    high_amount = fields.String(required=True)
     reason = fields.String(required=True)
 
 
 class BucketOut(Schema):
     start = fields.Date(required=True)
     end = fields.Date(required=True)
-    opening = fields.Decimal(as_string=True, required=True)
-    inflows = fields.Decimal(as_string=True, required=True)
-    outflows = fields.Decimal(as_string=True, required=True)
-    closing = fields.Decimal(as_string=True, required=True)
-    low = fields.Decimal(as_string=True, required=True, metadata={"description": "P10 closing"})
-    high = fields.Decimal(as_string=True, required=True, metadata={"description": "P90 closing"})
+    opening = fields.String(required=True)
+    inflows = fields.String(required=True)
+    outflows = fields.String(required=True)
+    closing = fields.String(required=True)
+    low = fields.String(required=True, metadata={"description": "P10 closing"})
+    high = fields.String(required=True, metadata={"description": "P90 closing"})
     items = fields.List(fields.Nested(ContributionOut), required=True)
 
 
@@ -93,7 +93,7 @@ class ForecastOut(Schema):
     horizon_days = fields.Integer(required=True)
     granularity = fields.String(required=True)
     currency = fields.String(required=True)
-    opening = fields.Decimal(as_string=True, required=True)
+    opening = fields.String(required=True)
     buckets = fields.List(fields.Nested(BucketOut), required=True)
     warnings = fields.List(fields.String(), required=True)
 
@@ -107,9 +107,9 @@ class SeriesOut(Schema):
     status = fields.String(required=True, validate=validate.OneOf(
         ["detected", "confirmed", "dismissed"]))
     period = fields.String(required=True)
-    amount = fields.Decimal(as_string=True, required=True)
-    drift = fields.Decimal(as_string=True, required=True)
-    amount_spread = fields.Decimal(as_string=True, required=True)
+    amount = fields.String(required=True)
+    drift = fields.String(required=True)
+    amount_spread = fields.String(required=True)
     day_spread = fields.Integer(required=True)
     next_date = fields.Date(required=True)
     end_date = fields.Date(allow_none=True)
@@ -159,7 +159,7 @@ class PlannedOut(Schema):
     id = fields.UUID(required=True)
     object = fields.Constant("planned_item", dump_only=True)
     label = fields.String(required=True)
-    amount = fields.Decimal(as_string=True, required=True)
+    amount = fields.String(required=True)
     currency = fields.String(required=True)
     day = fields.Date(data_key="date", required=True)
     period = fields.String(allow_none=True)
@@ -215,7 +215,7 @@ class RunwayOut(Schema):
 class PartyOut(Schema):
     contact_id = fields.String(allow_none=True)
     name = fields.String(required=True)
-    outstanding = fields.Decimal(as_string=True, required=True)
+    outstanding = fields.String(required=True)
     invoices = fields.Integer(required=True)
 
 
@@ -223,18 +223,18 @@ class KpisOut(Schema):
     object = fields.Constant("cashflow_kpis", dump_only=True)
     as_of = fields.Date(required=True)
     currency = fields.String(required=True)
-    threshold = fields.Decimal(as_string=True, required=True)
+    threshold = fields.String(required=True)
     runway = fields.Nested(RunwayOut, required=True)
     runway_p10 = fields.Nested(RunwayOut, required=True)
-    monthly_burn_gross = fields.Decimal(as_string=True, required=True)
-    monthly_burn_net = fields.Decimal(as_string=True, required=True)
+    monthly_burn_gross = fields.String(required=True)
+    monthly_burn_net = fields.String(required=True)
     burn_months = fields.Integer(required=True)
-    dso_days = fields.Decimal(as_string=True, allow_none=True)
-    dpo_days = fields.Decimal(as_string=True, allow_none=True)
+    dso_days = fields.String(allow_none=True)
+    dpo_days = fields.String(allow_none=True)
     receivable_by_urgency = fields.Dict(keys=fields.String(),
-                                        values=fields.Decimal(as_string=True), required=True)
+                                        values=fields.String(), required=True)
     payable_by_urgency = fields.Dict(keys=fields.String(),
-                                     values=fields.Decimal(as_string=True), required=True)
+                                     values=fields.String(), required=True)
     largest_debtors = fields.List(fields.Nested(PartyOut), required=True)
     largest_creditors = fields.List(fields.Nested(PartyOut), required=True)
 
@@ -246,8 +246,8 @@ class AlertOut(Schema):
     line = fields.String(required=True, metadata={"description": "expected or p10"})
     status = fields.String(required=True)
     crossing_date = fields.Date(required=True)
-    balance = fields.Decimal(as_string=True, required=True)
-    threshold = fields.Decimal(as_string=True, required=True)
+    balance = fields.String(required=True)
+    threshold = fields.String(required=True)
     currency = fields.String(required=True)
     raised_at = fields.DateTime(required=True)
     acknowledged_at = fields.DateTime(allow_none=True)

@@ -43,6 +43,7 @@ from smbfinance.cashflow.periods import Period
 from smbfinance.concurrency import check_version
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import ErrorList, Invalid, NotFound
+from smbfinance.events.outbox import emit
 from smbfinance.money import MoneyError, parse_amount, quantum, validate_currency
 
 log = logging.getLogger(__name__)
@@ -161,13 +162,14 @@ RATES_IN_RANGE = text("""
 
 
 def rebuild_positions(*, session: Session, tenant_id: uuid.UUID, start: date | None = None,
-                      stop: date | None = None, now: datetime | None = None) -> int:
+                      stop: date | None = None, days: int = DEFAULT_HORIZON_DAYS,
+                      now: datetime | None = None) -> int:
     """Write (or rewrite) one snapshot per day over [start, stop] from transactions; the
-    default is the last 90 days to today. Returns the number of days written."""
+    default is the `days` before today, to today. Returns the number of days written."""
     with transaction(session):
         ctx = _context(session, tenant_id, now)
         stop = min(stop or ctx.today, ctx.today)
-        start = start or stop - timedelta(days=DEFAULT_HORIZON_DAYS)
+        start = start or stop - timedelta(days=days)
         rows = session.execute(DAILY_BALANCES, {"start": start, "stop": stop}).all()
         currencies = sorted({r.currency for r in rows} | {ctx.base})
         rates_by_currency: dict[str, list[tuple[date, Decimal]]] = {}
@@ -626,9 +628,12 @@ def recompute_alerts(*, session: Session, tenant_id: uuid.UUID,
             bucket = next(b for b in daily.buckets if b.end == day)
             balance = bucket.low if pessimistic else bucket.closing
             if live is None:
-                session.add(Alert(kind="low_cash", line=line, crossing_date=day,
-                                  balance=balance, threshold=ctx.threshold,
-                                  currency=ctx.base))
+                alert = Alert(kind="low_cash", line=line, crossing_date=day, balance=balance,
+                              threshold=ctx.threshold, currency=ctx.base)
+                session.add(alert)
+                session.flush()
+                emit(session=session, type="cashflow.low_balance_forecast",
+                     obj=alert_representation(alert), object_id=alert.id)
                 outcome[line] = "raised"
                 log.info("low cash forecast", extra={"line": line, "day": day.isoformat()})
             else:
@@ -638,6 +643,14 @@ def recompute_alerts(*, session: Session, tenant_id: uuid.UUID,
                 outcome[line] = "unchanged"
         session.flush()
     return outcome
+
+
+def alert_representation(alert: Alert) -> dict[str, Any]:
+    """The alert as GET /alerts/{id} shows it (the event's payload)."""
+    return {"id": alert.id, "object": "alert", "kind": alert.kind, "line": alert.line,
+            "status": alert.status, "crossing_date": alert.crossing_date,
+            "balance": alert.balance, "threshold": alert.threshold,
+            "currency": alert.currency, "raised_at": alert.raised_at}
 
 
 def list_alerts(*, session: Session, actor: Actor, status: str | None = None) -> list[Alert]:

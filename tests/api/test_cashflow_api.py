@@ -275,6 +275,15 @@ def test_low_cash_alert_raised_once_then_cleared(client, db_session, tenant_a):
     expected = next(a for a in alerts if a["line"] == "expected")
     assert expected["crossing_date"] == (today() + timedelta(days=5)).isoformat()
     assert (expected["balance"], expected["status"]) == ("700.00", "open")
+    # and one cashflow.low_balance_forecast event per raise, carrying the alert
+    with tenant_scope(db_session, tenant_a.tenant_id) as session:
+        events = session.execute(text(
+            "SELECT data->>'line', data->>'crossing_date' FROM outbox_events "
+            "WHERE type = 'cashflow.low_balance_forecast' ORDER BY data->>'line'")).all()
+        session.rollback()
+    assert [tuple(e) for e in events] == [
+        ("expected", expected["crossing_date"]),
+        ("p10", next(a for a in alerts if a["line"] == "p10")["crossing_date"])]
     ack = client.post(f"/api/v1/alerts/{expected['id']}/acknowledge", headers=tenant_a.headers)
     assert ack.get_json()["status"] == "acknowledged"
     resolved = client.post(f"/api/v1/alerts/{expected['id']}/resolve",
