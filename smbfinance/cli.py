@@ -179,5 +179,9 @@ def beat() -> None:
                                "beat", "--loglevel=INFO"])
 
 
+from smbfinance.cashflow.cli import forecast as _forecast  # noqa: E402  - `smbfinance forecast`
+
+main.add_command(_forecast)
+
 if __name__ == "__main__":
     main()
