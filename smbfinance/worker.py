@@ -69,6 +69,7 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
     )
     celery.set_default()
     app.extensions["celery"] = celery
+    import smbfinance.cashflow.tasks  # refresh, the cash-flow due check
     import smbfinance.events.tasks  # relay, purge, the webhooks due check
     import smbfinance.scheduler.tasks  # registers the tasks
     import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
