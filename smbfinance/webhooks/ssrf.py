@@ -182,7 +182,11 @@ def _parse(url: str, policy: Policy) -> _Parsed:
         raise UnsafeTarget(f"the URL must be 1 to {MAX_URL_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in url):
         raise UnsafeTarget("the URL contains whitespace, control characters or backslashes")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise UnsafeTarget("the URL's host is not valid") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise UnsafeTarget("the URL must use https")
@@ -192,9 +196,18 @@ def _parse(url: str, policy: Policy) -> _Parsed:
         raise UnsafeTarget("the URL must not carry credentials")
     if parts.fragment:
         raise UnsafeTarget("the URL must not have a fragment")
-    host = (parts.hostname or "").rstrip(".") if parts.hostname else ""
+    host = (hostname or "").rstrip(".")
     if not host:
         raise UnsafeTarget("the URL has no host")
+    if parts.netloc.startswith("["):
+        # Brackets hold an IPv6 literal and nothing else (not IPvFuture, not a name).
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise UnsafeTarget("the URL's bracketed host is not an IPv6 address") from None
+        after = parts.netloc.partition("]")[2]
+        if after and not after.startswith(":"):
+            raise UnsafeTarget("the URL's host is not valid")
     try:
         explicit = parts.port
     except ValueError:

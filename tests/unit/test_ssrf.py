@@ -117,6 +117,8 @@ def test_public_addresses_pass(address: str) -> None:
     "https://", "", "https://" + "a" * 2050 + ".com/", "https://ex_ample.com/",
     "https://éxample.com/", "https://1.2.3.08/", "https://example.0x10/",
     "https://8.8.8.08/", "https://0x08.8.8.8/",   # non-canonical public addresses too
+    "https://[::1/", "https://[zz]/", "https://[v1.fe]/",  # malformed brackets, IPvFuture
+    "https://[2606:4700:4700::1111]x/",
 ])
 def test_unsafe_urls_are_refused_when_saved(url: str) -> None:
     with pytest.raises(UnsafeTarget):
