@@ -17,6 +17,7 @@ from smbfinance.integrations.providers.base import BankProvider, ConsentStatus
 from smbfinance.integrations.providers.errors import (
     ConsentExpired,
     MalformedResponse,
+    ProviderFault,
     ProviderTimeout,
     ProviderUnavailable,
     QuotaExhausted,
@@ -306,3 +307,22 @@ def test_no_secret_reaches_the_logs(sim, settings, clock, recorder, caplog):
     assert not [s for s in secrets if s in text]
     assert settings.client_secret not in repr(settings)
     assert client.tokens.access_token not in repr(client.tokens)
+
+
+def test_one_organizations_tokens_never_reach_another_organizations_data(
+        sim, settings, clock, recorder):
+    # given two companies connected through Ponto
+    acme = connect(sim, settings, clock, recorder, company="acme")
+    bakery = connect(sim, settings, clock, recorder, company="bakery")
+    bakery_account = sim.account_id("bakery-main")
+    # when acme's integration asks for the bakery's account, transactions or synchronization
+    # then Ponto answers as if they did not exist
+    assert {a.iban for a in bakery.accounts()} == {"BE43068999999501"}
+    for call in (lambda: acme.account(bakery_account),
+                 lambda: acme.transactions_since(bakery_account, None),
+                 lambda: acme.synchronization(
+                     bakery.create_synchronization(bakery_account).provider_id)):
+        with pytest.raises(ProviderFault) as caught:
+            call()
+        assert caught.value.code == "resourceNotFound"
+        assert caught.value.status == 404
