@@ -119,3 +119,22 @@ def test_fault_knobs(sim):
         sim.faults.add(kind)
         with pytest.raises(etree.XMLSyntaxError):
             call(sim, "Authenticate", accessKey=access_key_for("acme"))
+
+
+def test_the_sandbox_runner_serves_both_simulators(clock, capsys):
+    from smbfinance.integrations.sandbox import run
+
+    # given both simulators started as `make run` would
+    sandbox = run.start(clock=clock)
+    try:
+        # then the Yuki WSDL and the Ponto API root answer on loopback
+        assert requests.get(sandbox.yuki.wsdl_url, timeout=5).status_code == 200
+        root = requests.get(sandbox.ponto.api_url, timeout=5).json()
+        assert root["links"]["accounts"] == sandbox.ponto.api_url + "/accounts"
+        assert len(sandbox.ponto.organizations) == 3
+        assert any("sandbox-yuki-acme" in line for line in sandbox.describe())
+    finally:
+        sandbox.stop()
+    # and the command prints where they listen, then stops cleanly
+    run.main([], wait=lambda: None)
+    assert "Ponto Connect simulator: http://127.0.0.1:" in capsys.readouterr().out
