@@ -1,5 +1,5 @@
 """Webhook endpoints: create (the secret is shown once), list, read, change, delete, rotate
-the secret; list a endpoint's deliveries, re-send one, send a test event.
+the secret; list an endpoint's deliveries, re-send one, send a test event.
 
 Managing endpoints needs `integrations:secrets` (owners and admins): an endpoint decides
 where the tenant's data goes and holds a signing secret."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from smbfinance.auth.permissions import Actor, Permission, require
@@ -72,7 +72,7 @@ def create_endpoint(*, session: Session, actor: Actor, data: dict[str, Any],
     clean = _clean(data, policy, partial=False)
     secret = signing.generate_secret()
     with transaction(session):
-        count = session.execute(select(text("count(*)")).select_from(WebhookEndpoint).where(
+        count = session.execute(select(func.count()).select_from(WebhookEndpoint).where(
             WebhookEndpoint.deleted_at.is_(None))).scalar_one()
         if count >= MAX_ENDPOINTS:
             raise Conflict(f"a company can have at most {MAX_ENDPOINTS} webhook endpoints")
