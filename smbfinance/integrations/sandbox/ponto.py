@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import secrets
+import ssl
 import threading
 import uuid
 from collections.abc import Iterable
@@ -152,8 +153,9 @@ class PontoSimulator:
 
     # -- running -------------------------------------------------------------------------
 
-    def serve(self, *, port: int = 0) -> LoopbackServer:
-        server = LoopbackServer(self, port=port)
+    def serve(self, *, port: int = 0, ssl_context: ssl.SSLContext | None = None
+              ) -> LoopbackServer:
+        server = LoopbackServer(self, port=port, ssl_context=ssl_context)
         self.base_url = server.url
         return server
 

@@ -3,6 +3,7 @@ port), so tests and `make run` talk to it over real HTTP."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from types import TracebackType
 from typing import Any
@@ -17,9 +18,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class LoopbackServer:
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """`ssl_context` serves HTTPS (e.g. requiring client certificates, as Ponto's
+        production API does for mutual TLS)."""
         self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=_QuietHandler)
+            host, port, app, threaded=True, request_handler=_QuietHandler,
+            ssl_context=ssl_context)
+        self.scheme = "https" if ssl_context else "http"
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True,
@@ -29,7 +35,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self) -> LoopbackServer:
         self._thread.start()
