@@ -20,6 +20,7 @@ class Permission(enum.StrEnum):
     FINANCE_READ = "finance:read"
     FINANCE_WRITE = "finance:write"
     INTEGRATION_SECRETS = "integrations:secrets"
+    AUDIT_READ = "audit:read"
 
 
 _ALL = frozenset(Permission)
@@ -27,7 +28,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL - {Permission.OWNERSHIP},
     Role.ACCOUNTANT: frozenset(
-        {Permission.TENANT_READ, Permission.FINANCE_READ, Permission.FINANCE_WRITE}
+        {Permission.TENANT_READ, Permission.FINANCE_READ, Permission.FINANCE_WRITE,
+         Permission.AUDIT_READ}
     ),
     Role.VIEWER: frozenset({Permission.TENANT_READ, Permission.FINANCE_READ}),
 }
