@@ -45,3 +45,27 @@ class IntegrationList(Schema):
 
 class IntegrationListArgs(ListArgs):
     provider = fields.String(validate=validate.OneOf(PROVIDERS))
+
+
+class SyncLogOut(Schema):
+    id = fields.UUID(required=True)
+    object = fields.Constant("sync_log", dump_only=True)
+    integration_id = fields.UUID(required=True)
+    trigger = fields.String(required=True, metadata={
+        "enum": ["tick", "manual", "webhook", "connect"]})
+    status = fields.String(required=True, metadata={
+        "enum": ["running", "success", "partial", "failed", "skipped"]})
+    started_at = fields.DateTime(required=True)
+    finished_at = fields.DateTime(allow_none=True)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                         metadata={"description": "Records read, created, updated per kind"})
+    calls = fields.Integer(required=True, metadata={
+        "description": "Provider calls the run spent (Yuki's quota, Ponto's requests)"})
+    error_code = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class SyncLogList(Schema):
+    object = fields.Constant("list", dump_only=True)
+    data = fields.List(fields.Nested(SyncLogOut), required=True)
+    has_more = fields.Boolean(required=True)

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import Invalid, NotFound
-from smbfinance.integrations.models import Integration
+from smbfinance.integrations.health import health_after
+from smbfinance.integrations.models import Integration, SyncLog
+from smbfinance.integrations.providers.errors import ProviderError
 from smbfinance.integrations.secrets import SecretBox
 from smbfinance.pagination import Page, check_limit, page_of
 
@@ -108,3 +110,68 @@ def rotate_credentials_key(*, session: Session, integration: Integration,
             context=credentials_context(integration.tenant_id, integration.id))
         integration.credentials_key_id = box.primary.id
     return True
+
+
+def _integration(session: Session, actor: Actor, integration_id: uuid.UUID) -> Integration:
+    # RLS hides other tenants' rows: their ids are simply not found.
+    integration = session.get(Integration, (actor.tenant_id, integration_id))
+    if integration is None:
+        raise NotFound(f"no integration {integration_id}")
+    return integration
+
+
+def list_sync_logs(*, session: Session, actor: Actor, integration_id: uuid.UUID,
+                   limit: int | None = None, starting_after: uuid.UUID | None = None,
+                   ) -> Page[SyncLog]:
+    """One integration's sync runs, newest first (ids are UUIDv7)."""
+    require(actor, Permission.FINANCE_READ)
+    limit = check_limit(limit)
+    query = select(SyncLog).where(SyncLog.integration_id == integration_id)
+    with transaction(session):
+        _integration(session, actor, integration_id)
+        if starting_after is not None:
+            anchor = session.get(SyncLog, (actor.tenant_id, starting_after))
+            if anchor is None or anchor.integration_id != integration_id:
+                raise NotFound(f"starting_after: no sync log {starting_after}")
+            query = query.where(SyncLog.id < starting_after)
+        rows = session.execute(query.order_by(SyncLog.id.desc()).limit(limit + 1)
+                               ).scalars().all()
+    return page_of(list(rows), limit)
+
+
+def start_sync(*, session: Session, integration: Integration, trigger: str) -> SyncLog:
+    """A sync run begins (the engine calls this inside the integration's tenant scope)."""
+    with transaction(session):
+        log = SyncLog(integration_id=integration.id, trigger=trigger, status="running",
+                      started_at=utcnow())
+        integration.last_sync_started_at = log.started_at
+        session.add(log)
+        session.flush()
+    return log
+
+
+def finish_sync(*, session: Session, integration: Integration, log: SyncLog,
+                counts: dict[str, int], calls: int, error: ProviderError | None = None,
+                partial: bool = False) -> SyncLog:
+    """Close the run's log and carry its outcome to the integration: freshness on
+    success, the error (type and message, never a secret) and health on failure."""
+    with transaction(session):
+        now = utcnow()
+        log.finished_at = now
+        log.counts = dict(counts)
+        log.calls = calls
+        if error is None:
+            log.status = "partial" if partial else "success"
+            integration.last_success_at = now
+            integration.consecutive_failures = 0
+            integration.last_error_code = integration.last_error = None
+        else:
+            log.status = "failed"
+            log.error_code = type(error).__name__[:60]
+            log.error = str(error)[:500]
+            integration.consecutive_failures += 1
+            integration.last_error_code = log.error_code
+            integration.last_error = log.error
+        integration.health = health_after(failures=integration.consecutive_failures,
+                                          error_code=log.error_code)
+    return log

@@ -4,6 +4,7 @@ their secrets; other tenants' integrations never show; a database dump holds no 
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from flask import Flask
@@ -132,3 +133,67 @@ def test_credentials_rotate_to_a_new_key(app: Flask, db_session,
         assert not service.rotate_credentials_key(session=db_session,
                                                   integration=integration, box=rotated_box)
         assert service.read_credentials(integration, box=rotated_box)["access_token"] == ACCESS
+
+
+def run_sync(db_session, tenant: TenantFixture, integration: Integration, *, error=None,
+             counts=None):
+    with tenant_scope(db_session, tenant.tenant_id):
+        log = service.start_sync(session=db_session, integration=integration, trigger="tick")
+        service.finish_sync(session=db_session, integration=integration, log=log,
+                            counts=counts or {"transactions_created": 3}, calls=4,
+                            error=error)
+    db_session.commit()
+    return log
+
+
+def test_sync_logs_list_runs_newest_first_and_carry_health(
+        app: Flask, client: FlaskClient, db_session, tenant_a: TenantFixture) -> None:
+    from smbfinance.integrations.providers.errors import ProviderUnavailable, TokenRevoked
+
+    # given an integration that synced once, then failed twice, the last time for good
+    integration = connect(app, db_session, tenant_a)
+    first = run_sync(db_session, tenant_a, integration)
+    run_sync(db_session, tenant_a, integration,
+             error=ProviderUnavailable("ponto answered 503", provider="ponto", status=503))
+    health = client.get(URL, headers=tenant_a.headers).get_json()["data"][0]
+    assert health["health"] == "degraded"
+    assert health["synchronized_at"] is not None
+    last = run_sync(db_session, tenant_a, integration,
+                    error=TokenRevoked("Ponto refused the grant", provider="ponto"))
+    # when its sync logs are read
+    url = f"{URL}/{integration.id}/sync-logs"
+    logs = client.get(url, headers=tenant_a.headers).get_json()["data"]
+    # then the runs come newest first with status, counts, calls and the error
+    assert [entry["status"] for entry in logs] == ["failed", "failed", "success"]
+    assert logs[0]["id"] == str(last.id)
+    assert logs[0]["error_code"] == "TokenRevoked"
+    assert logs[2]["counts"] == {"transactions_created": 3}
+    assert logs[2]["calls"] == 4
+    assert logs[2]["finished_at"] >= logs[2]["started_at"]
+    # and the integration is failing: a person must reconnect
+    listed = client.get(URL, headers=tenant_a.headers).get_json()["data"][0]
+    assert listed["health"] == "failing"
+    assert listed["last_error_code"] == "TokenRevoked"
+    assert listed["consecutive_failures"] == 2
+    # and paging goes on after a log
+    page = client.get(f"{url}?limit=1&starting_after={logs[1]['id']}",
+                      headers=tenant_a.headers).get_json()
+    assert [entry["id"] for entry in page["data"]] == [str(first.id)]
+    assert page["has_more"] is False
+
+
+def test_another_tenants_sync_logs_are_not_found(
+        app: Flask, client: FlaskClient, db_session, tenant_a: TenantFixture,
+        tenant_b: TenantFixture) -> None:
+    # given tenant A's integration with a run
+    integration = connect(app, db_session, tenant_a)
+    log = run_sync(db_session, tenant_a, integration)
+    other = connect(app, db_session, tenant_b)
+    url = f"{URL}/{integration.id}/sync-logs"
+    # when tenant B asks for them, or pages B's own logs from A's log id
+    # then both are 404, as for an id that does not exist
+    assert client.get(url, headers=tenant_b.headers).status_code == 404
+    assert client.get(f"{URL}/{other.id}/sync-logs?starting_after={log.id}",
+                      headers=tenant_b.headers).status_code == 404
+    assert client.get(f"{URL}/{uuid4()}/sync-logs", headers=tenant_a.headers).status_code == 404
+    assert client.get(url, headers=tenant_a.headers).status_code == 200
