@@ -6,8 +6,8 @@
   previous one during a rotation overlap), and failure state.
 - `webhook_deliveries`: one per (endpoint, event) — the unique key makes fan-out
   idempotent — with its attempts, schedule and outcome.
-- Two loudly named cross-tenant functions for the scheduler: which tenants have work, and
-  the retention purge.
+- Three loudly named cross-tenant functions for the scheduler: which tenants have work,
+  the retention purge, and which tenants may have invoices that just became overdue.
 
 Revision ID: 0008_events_webhooks
 Revises: 0007_integrations
@@ -193,13 +193,37 @@ def upgrade() -> None:
         $$
         """
     )
+    # The hourly overdue scan: which tenants have unsettled invoices due recently (the
+    # per-tenant service then applies each tenant's own "today").
+    op.execute(
+        """
+        CREATE FUNCTION cross_tenant_overdue_invoice_tenants(p_since date)
+        RETURNS TABLE (tenant_id uuid)
+        LANGUAGE plpgsql STABLE SECURITY DEFINER
+        SET search_path = public, pg_temp
+        AS $$
+        BEGIN
+            IF coalesce(current_setting('app.cross_tenant', true), '') <> 'on' THEN
+                RAISE EXCEPTION 'cross-tenant access outside dangerously_unscoped()'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            RETURN QUERY
+                SELECT DISTINCT i.tenant_id FROM invoices i
+                WHERE i.status IN ('open', 'partially_paid') AND i.deleted_at IS NULL
+                  AND i.due_date >= p_since AND i.due_date <= current_date;
+        END
+        $$
+        """
+    )
     for signature in ("cross_tenant_webhook_work(timestamptz)",
-                      "cross_tenant_purge_outbox(timestamptz)"):
+                      "cross_tenant_purge_outbox(timestamptz)",
+                      "cross_tenant_overdue_invoice_tenants(date)"):
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
         grant_app("EXECUTE", f"FUNCTION {signature}")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS cross_tenant_overdue_invoice_tenants(date)")
     op.execute("DROP FUNCTION IF EXISTS cross_tenant_purge_outbox(timestamptz)")
     op.execute("DROP FUNCTION IF EXISTS cross_tenant_webhook_work(timestamptz)")
     for table in ("webhook_deliveries", "webhook_endpoints", "outbox_events"):

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from smbfinance.db import utcnow
+from smbfinance.events.overdue import WINDOW, emit_newly_overdue
 from smbfinance.events.relay import relay as relay_events
 from smbfinance.extensions import celery, db
 from smbfinance.scheduler.registry import register_due_check
@@ -51,6 +52,33 @@ def webhook_work(now: datetime) -> int:
 
 
 register_due_check("webhooks", webhook_work)
+
+OVERDUE_TASK = "smbfinance.events.overdue"
+OVERDUE_MINUTE = 7  # once an hour: tenants reach midnight in their own time zones
+
+
+@celery.task(name=OVERDUE_TASK, tenant_scoped=True)
+def overdue(*, tenant_id: uuid.UUID) -> int:
+    return emit_newly_overdue(session=db.session, tenant_id=tenant_id)
+
+
+def overdue_scan(now: datetime) -> int:
+    """The tick's check, acting once an hour: an overdue scan for each tenant with
+    unsettled invoices due in the window."""
+    if now.minute != OVERDUE_MINUTE:
+        return 0
+    session = db.session
+    with dangerously_unscoped(session, reason="find tenants whose invoices may be overdue"):
+        tenants = session.execute(
+            text("SELECT tenant_id FROM cross_tenant_overdue_invoice_tenants(:since)"),
+            {"since": (now - WINDOW - timedelta(days=1)).date()}).scalars().all()
+        session.rollback()
+    for tenant_id in tenants:
+        dispatch.send(OVERDUE_TASK, tenant_id=str(tenant_id))
+    return len(tenants)
+
+
+register_due_check("invoice-overdue", overdue_scan)
 
 
 @celery.task(name="smbfinance.events.purge")
