@@ -67,6 +67,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
 def _register_blueprints(api: Any) -> None:
     from smbfinance.audit.rest import blp as audit_blp
+    from smbfinance.auth.api_key_rest import blp as api_keys_blp
     from smbfinance.auth.rest import blp as auth_blp
     from smbfinance.cashflow.rest import blp as cashflow_blp
     from smbfinance.categorisation.rest import blp as categorisation_blp
@@ -81,8 +82,8 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.webhooks.rest import blp as webhooks_blp
 
     for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
-                      categorisation_blp, reconciliation_blp, audit_blp, health_blp, cashflow_blp,
-                      events_blp, webhooks_blp, integrations_blp):
+                      categorisation_blp, reconciliation_blp, audit_blp, api_keys_blp,
+                      health_blp, cashflow_blp, events_blp, webhooks_blp, integrations_blp):
         api.register_blueprint(blueprint)
 
 

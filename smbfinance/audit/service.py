@@ -49,7 +49,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
-        actor_type=actor.kind, actor_id=actor.user_id, action=action, entity_type=entity_type,
+        actor_type=actor.kind, actor_id=actor.id, action=action, entity_type=entity_type,
         entity_id=entity_id, before=snapshot(before) if before is not None else None,
         after=snapshot(after) if after is not None else None,
         request_id=log_context().get("request_id"),

@@ -21,6 +21,7 @@ class Permission(enum.StrEnum):
     FINANCE_WRITE = "finance:write"
     INTEGRATION_SECRETS = "integrations:secrets"
     AUDIT_READ = "audit:read"
+    API_KEYS = "api_keys:manage"
 
 
 _ALL = frozenset(Permission)
@@ -44,9 +45,30 @@ class Actor:
     role: Role
     family_id: uuid.UUID | None = None
     kind: str = "user"
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset()
 
     def can(self, permission: Permission) -> bool:
+        if self.kind == "api_key":
+            return permission in _key_permissions(self.scopes)
         return permission in ROLE_PERMISSIONS[self.role]
+
+    @property
+    def id(self) -> uuid.UUID | None:
+        """Who to name in the audit log: the user, or the API key."""
+        return self.user_id if self.user_id is not None else self.api_key_id
+
+
+def _key_permissions(scopes: frozenset[str]) -> frozenset[Permission]:
+    """What a key's scopes allow at the service level; which route is open to which scope
+    is decided before (web/auth.py, auth/scopes.py): services only see finance reads and
+    writes, and the audit log."""
+    granted = {Permission.TENANT_READ, Permission.FINANCE_READ} if scopes else set()
+    if any(scope.endswith(":write") for scope in scopes):
+        granted.add(Permission.FINANCE_WRITE)
+    if "audit:read" in scopes:
+        granted.add(Permission.AUDIT_READ)
+    return frozenset(granted)
 
 
 def require(actor: Actor, permission: Permission) -> None:

@@ -24,6 +24,8 @@ from flask_jwt_extended.default_callbacks import (
 
 from smbfinance.auth import api_key_service as api_keys
 from smbfinance.auth import scopes as key_scopes
+from smbfinance.auth import api_key_service as api_keys
+from smbfinance.auth import scopes as key_scopes
 from smbfinance.auth import service as auth_service
 from smbfinance.auth import tokens
 from smbfinance.auth.permissions import Actor
@@ -107,6 +109,9 @@ def authenticate_request(*, optional: bool = False) -> Actor | None:
     key = _api_key()
     if key is not None:
         return _authenticate_key(key)
+    key = _api_key()
+    if key is not None:
+        return _authenticate_key(key)
     if not _verify_access_token(optional):
         set_scope(db.session, PUBLIC)
         return None
@@ -122,6 +127,32 @@ def authenticate_request(*, optional: bool = False) -> Actor | None:
         db.session.rollback()
         set_scope(db.session, PUBLIC)
         raise
+    bind_log_context(tenant_id=actor.tenant_id)
+    g.actor = actor
+    return actor
+
+
+def _api_key() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and api_keys.looks_like_key(token) else None
+
+
+def _authenticate_key(token: str) -> Actor:
+    """A partner's API key: scoped to its company, then checked against the route's scope
+    (auth/scopes.py); routes without a resource are for people only."""
+    set_scope(db.session, Scope(tenant_id=api_keys.tenant_of(token)))
+    try:
+        actor = api_keys.authenticate(session=db.session, token=token)
+    except DomainError:
+        db.session.rollback()
+        set_scope(db.session, PUBLIC)
+        raise
+    needed = key_scopes.required_scope(request.blueprint, request.method)
+    if needed is None:
+        raise Forbidden("API keys cannot use this route: a person signs in for it")
+    if not key_scopes.allows(actor.scopes, needed):
+        raise Forbidden(f"this API key lacks the {needed} scope")
     bind_log_context(tenant_id=actor.tenant_id)
     g.actor = actor
     return actor
