@@ -183,11 +183,13 @@ class HttpClient:
                     url = target
                     continue
                 body = self._read(raw, request_id)
-                log.info("provider call", extra={
-                    "provider": self.provider, "method": method.upper(),
-                    "path": urlsplit(url).path, "status": raw.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000),
-                    "provider_request_id": request_id})
+                fields = {"provider": self.provider, "method": method.upper(),
+                          "path": urlsplit(url).path, "status": raw.status_code,
+                          "duration_ms": round((time.monotonic() - started) * 1000),
+                          "provider_request_id": request_id}
+                log.info("provider call: %(provider)s %(method)s %(path)s -> %(status)s in "
+                         "%(duration_ms)s ms (request id %(provider_request_id)s)", fields,
+                         extra=fields)
                 return HttpResponse(raw.status_code, dict(raw.headers), body, request_id)
         raise RedirectRefused(f"{self.provider} redirected too often", provider=self.provider)
 
