@@ -20,7 +20,7 @@ from smbfinance.auth.permissions import Actor
 from smbfinance.db import utcnow
 from smbfinance.invoices import rules
 from smbfinance.invoices.models import Invoice, InvoicePayment
-from smbfinance.invoices.service import _settle, state
+from smbfinance.invoices.service import _emit, _paid_or_updated, _settle, state
 
 
 def lock_invoices(session: Session, invoice_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
@@ -54,6 +54,7 @@ def settle(session: Session, *, actor: Actor, invoice: Invoice, amount: Decimal,
     _settle(invoice)
     audit.record(session, actor=actor, action="invoice.payment_recorded", entity_type="invoice",
                  entity_id=invoice.id, before=before, after=state(invoice))
+    _emit(session, actor, _paid_or_updated(invoice), invoice)
     return payment
 
 
@@ -71,3 +72,4 @@ def reverse(session: Session, *, actor: Actor, invoice: Invoice, payment_id: uui
         _settle(invoice)
     audit.record(session, actor=actor, action="invoice.payment_reversed", entity_type="invoice",
                  entity_id=invoice.id, before=before, after=state(invoice))
+    _emit(session, actor, "invoice.updated", invoice)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, exists, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from smbfinance import events
 from smbfinance.audit import service as audit
 from smbfinance.auth import tenant_settings
 from smbfinance.auth.permissions import Actor, Permission, require
@@ -33,6 +34,7 @@ from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.reconciliation import model, sources
 from smbfinance.reconciliation.engine import match as plan_matches
 from smbfinance.reconciliation.models import Allocation, Match, Suggestion
+from smbfinance.reconciliation.presenters import representation
 from smbfinance.transactions.models import BankTransaction
 
 KINDS = ("automatic", "manual")
@@ -152,6 +154,8 @@ def _make_match(session: Session, actor: Actor, *, payment_id: uuid.UUID, curren
     session.refresh(found, ["allocations"])
     audit.record(session, actor=actor, action="reconciliation.matched",
                  entity_type="bank_transaction", entity_id=payment_id, after=_state(found))
+    events.emit(session=session, type="reconciliation.matched", object_id=found.id,
+                obj=representation(found))
     return found
 
 
@@ -330,6 +334,8 @@ def undo_match(*, session: Session, actor: Actor, match_id: uuid.UUID) -> Match:
         audit.record(session, actor=actor, action="reconciliation.undone",
                      entity_type="bank_transaction", entity_id=found.transaction_id,
                      before=before, after=_state(found))
+        events.emit(session=session, type="reconciliation.unmatched", object_id=found.id,
+                    obj=representation(found))
         if found.kind == "automatic":
             _reconcile(session, actor, BankTransaction.id == found.transaction_id)
         return found

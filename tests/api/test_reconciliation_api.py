@@ -284,3 +284,26 @@ def test_another_tenant_sees_and_touches_nothing(
     assert client.post(RUNS, headers=tenant_b.headers, json={}).get_json()["transactions"] == 0
     # and A's match is intact
     assert matches(client, tenant_a, "status=active")[0]["id"] == made["id"]
+
+
+def test_matching_and_undo_are_events_with_the_match_as_shown(
+        app: Any, client: FlaskClient, tenant_a: TenantFixture,
+        customer: dict[str, Any]) -> None:
+    from tests.api.test_events_api import publish
+
+    # given an automatic match that is then undone
+    sent = receivable(client, tenant_a, customer)
+    import_payments(client, tenant_a, [Paid("121.00", days(0), ogm=sent["payment_reference"])])
+    [made] = matches(client, tenant_a)
+    undone = client.delete(f"{MATCHES}/{made['id']}", headers=tenant_a.headers).get_json()
+    publish(app, tenant_a)
+    # when the feed is read for reconciliation and invoice changes
+    feed = client.get("/api/v1/events?types=reconciliation.matched,reconciliation.unmatched,"
+                      "invoice.paid,invoice.updated&limit=200",
+                      headers=tenant_a.headers).get_json()["data"]
+    # then the match, the payment, the undo and the reopened invoice are there, in order,
+    # each carrying the object as the API showed it then
+    assert [e["type"] for e in feed] == ["invoice.paid", "reconciliation.matched",
+                                         "invoice.updated", "reconciliation.unmatched"]
+    assert feed[1]["data"] == made and feed[3]["data"] == undone
+    assert feed[0]["data"]["status"] == "paid" and feed[2]["data"]["status"] == "open"
