@@ -77,8 +77,8 @@ def upgrade() -> None:
         sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
         sa.Column("disabled_reason", sa.String(200)),
         sa.Column("disabled_at", TS),
-        sa.Column("secret", sa.String(120), nullable=False),
-        sa.Column("previous_secret", sa.String(120)),
+        sa.Column("secret", sa.String(300), nullable=False),
+        sa.Column("previous_secret", sa.String(300)),
         sa.Column("previous_secret_expires_at", TS),
         sa.Column("failing_since", TS),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
@@ -88,6 +88,11 @@ def upgrade() -> None:
         sa.CheckConstraint("jsonb_typeof(filter) = 'object'", name="filter_object"),
         sa.CheckConstraint("(previous_secret IS NULL) = (previous_secret_expires_at IS NULL)",
                            name="previous_secret_expiry"),
+        # Signing secrets are stored sealed (AES-256-GCM, ADR 0028), never in clear.
+        sa.CheckConstraint("secret ~ '^v1[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$' AND "
+                           "(previous_secret IS NULL OR "
+                           "previous_secret ~ '^v1[.][A-Za-z0-9_-]+[.][A-Za-z0-9_-]+$')",
+                           name="secrets_sealed"),
     )
     op.create_index("ix_webhook_endpoints_tenant_created", "webhook_endpoints",
                     ["tenant_id", "created_at", "id"],

@@ -29,9 +29,11 @@ from smbfinance.db import transaction
 from smbfinance.events import emit
 from smbfinance.events.feed import representation
 from smbfinance.events.models import OutboxEvent
+from smbfinance.integrations.secrets import SecretBox
 from smbfinance.webhooks import schedule, signing
 from smbfinance.webhooks.client import DeliveryFailed, Response
 from smbfinance.webhooks.models import WebhookDelivery, WebhookEndpoint
+from smbfinance.webhooks.service import signing_secrets
 from smbfinance.webhooks.ssrf import Policy, Resolver, Target, UnsafeTarget, resolve_target
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,8 @@ def _blocked(session: Session, delivery: WebhookDelivery) -> bool:
     return earlier is not None
 
 
-def claim(*, session: Session, delivery_id: uuid.UUID, now: datetime) -> Claimed | None:
+def claim(*, session: Session, delivery_id: uuid.UUID, now: datetime,
+          box: SecretBox) -> Claimed | None:
     with transaction(session):
         delivery = session.execute(select(WebhookDelivery).where(
             WebhookDelivery.id == delivery_id).with_for_update(skip_locked=True)
@@ -97,7 +100,8 @@ def claim(*, session: Session, delivery_id: uuid.UUID, now: datetime) -> Claimed
         if _blocked(session, delivery):
             return None
         body = body_of(session, delivery)
-        headers = signing.headers(endpoint.signing_secrets(now), msg_id=delivery.message_id,
+        secrets = signing_secrets(endpoint, box=box, now=now)
+        headers = signing.headers(secrets, msg_id=delivery.message_id,
                                   timestamp=int(now.timestamp()), body=body)
         delivery.next_attempt_at = now + LEASE
         return Claimed(delivery_id=delivery.id, endpoint_id=endpoint.id, url=endpoint.url,
@@ -207,10 +211,10 @@ def _next_in_queue(session: Session, delivery: WebhookDelivery) -> uuid.UUID | N
 
 
 def attempt(*, session: Session, delivery_id: uuid.UUID, now: datetime, policy: Policy,
-            sender: Sender, resolver: Resolver | None = None,
+            box: SecretBox, sender: Sender, resolver: Resolver | None = None,
             clock: Callable[[], datetime] | None = None) -> Outcome:
     """Claim, send, record. `clock` gives the time the answer arrived (defaults to `now`)."""
-    claimed = claim(session=session, delivery_id=delivery_id, now=now)
+    claimed = claim(session=session, delivery_id=delivery_id, now=now, box=box)
     if claimed is None:
         return Outcome(status="skipped")
     response, error, duration_ms = send(claimed, policy=policy, sender=sender,

@@ -32,8 +32,9 @@ class WebhookEndpoint(TenantOwnedMixin, TimestampMixin, Base):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    secret: Mapped[str] = mapped_column(String(120), nullable=False)
-    previous_secret: Mapped[str | None] = mapped_column(String(120))
+    # Sealed with the integrations' SecretBox (AES-256-GCM), bound to this row.
+    secret: Mapped[str] = mapped_column(String(300), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(300))
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -41,8 +42,8 @@ class WebhookEndpoint(TenantOwnedMixin, TimestampMixin, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The current secret, and the previous one while its overlap lasts."""
+    def sealed_signing_secrets(self, now: datetime) -> list[str]:
+        """The current secret, and the previous one while its overlap lasts (sealed)."""
         secrets = [self.secret]
         if (self.previous_secret and self.previous_secret_expires_at is not None
                 and now < self.previous_secret_expires_at):

@@ -50,7 +50,8 @@ class Endpoints(AuthenticatedView):
     def post(self, body: dict[str, Any]) -> Any:
         """Subscribe a URL to event types; the signing secret is in this response only."""
         created = webhooks.create_endpoint(session=db.session, actor=current_actor(),
-                                           data=body, policy=settings.policy())
+                                           data=body, policy=settings.policy(),
+                                           box=settings.secret_box())
         return with_etag(_shown_once(created), created.endpoint.version, 201)
 
 
@@ -94,6 +95,7 @@ class RotateSecret(AuthenticatedView):
         seconds = body.get("overlap_seconds")
         rotated = webhooks.rotate_secret(
             session=db.session, actor=current_actor(), endpoint_id=endpoint_id,
+            box=settings.secret_box(),
             overlap=None if seconds is None else timedelta(seconds=seconds))
         return with_etag(_shown_once(rotated), rotated.endpoint.version)
 

@@ -19,6 +19,7 @@ from smbfinance.concurrency import check_version
 from smbfinance.db import new_id, on_commit, transaction, utcnow
 from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
 from smbfinance.events.catalogue import TEST_EVENT
+from smbfinance.integrations.secrets import SecretBox
 from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.tenancy import current_tenant_id
 from smbfinance.webhooks import dispatch, filters, signing
@@ -66,17 +67,40 @@ def _clean(data: dict[str, Any], policy: Policy, *, partial: bool) -> dict[str, 
     return clean
 
 
+def seal_context(tenant_id: uuid.UUID, endpoint_id: uuid.UUID) -> str:
+    """Associated data binding a sealed secret to its endpoint row (either column)."""
+    return f"webhook-endpoint:{tenant_id}:{endpoint_id}"
+
+
+def signing_secrets(endpoint: WebhookEndpoint, *, box: SecretBox, now: datetime) -> list[str]:
+    context = seal_context(endpoint.tenant_id, endpoint.id)
+    return [box.decrypt(sealed, context=context)
+            for sealed in endpoint.sealed_signing_secrets(now)]
+
+
+def _require_box(box: SecretBox | None) -> SecretBox:
+    if box is None:
+        raise Conflict("webhook secrets cannot be stored: the server has no encryption key "
+                       "(INTEGRATION_ENCRYPTION_KEYS)")
+    return box
+
+
 def create_endpoint(*, session: Session, actor: Actor, data: dict[str, Any],
-                    policy: Policy) -> WithSecret:
+                    policy: Policy, box: SecretBox | None) -> WithSecret:
     require(actor, Permission.INTEGRATION_SECRETS)
     clean = _clean(data, policy, partial=False)
+    box = _require_box(box)
     secret = signing.generate_secret()
+    endpoint_id = new_id()
     with transaction(session):
         count = session.execute(select(func.count()).select_from(WebhookEndpoint).where(
             WebhookEndpoint.deleted_at.is_(None))).scalar_one()
         if count >= MAX_ENDPOINTS:
             raise Conflict(f"a company can have at most {MAX_ENDPOINTS} webhook endpoints")
-        endpoint = WebhookEndpoint(id=new_id(), secret=secret, filter=clean.pop("filter", {}),
+        sealed = box.encrypt(secret, context=seal_context(current_tenant_id(session),
+                                                          endpoint_id))
+        endpoint = WebhookEndpoint(id=endpoint_id, secret=sealed,
+                                   filter=clean.pop("filter", {}),
                                    enabled=clean.pop("enabled", True), **clean)
         session.add(endpoint)
         session.flush()
@@ -157,7 +181,8 @@ def delete_endpoint(*, session: Session, actor: Actor, endpoint_id: uuid.UUID,
 
 
 def rotate_secret(*, session: Session, actor: Actor, endpoint_id: uuid.UUID,
-                  overlap: timedelta | None = None, now: datetime | None = None) -> WithSecret:
+                  box: SecretBox | None, overlap: timedelta | None = None,
+                  now: datetime | None = None) -> WithSecret:
     """A new secret signs from now on; the current one keeps signing too (deliveries carry
     both signatures) until the overlap ends, so receivers can switch without a gap."""
     require(actor, Permission.INTEGRATION_SECRETS)
@@ -165,12 +190,14 @@ def rotate_secret(*, session: Session, actor: Actor, endpoint_id: uuid.UUID,
     if not timedelta(0) <= overlap <= MAX_OVERLAP:
         raise Invalid.field("overlap_seconds", f"between 0 and {int(MAX_OVERLAP.total_seconds())}")
     now = now or utcnow()
+    box = _require_box(box)
     secret = signing.generate_secret()
     with transaction(session):
         endpoint = _get(session, endpoint_id, for_update=True)
         endpoint.previous_secret = endpoint.secret if overlap else None
         endpoint.previous_secret_expires_at = now + overlap if overlap else None
-        endpoint.secret = secret
+        endpoint.secret = box.encrypt(secret, context=seal_context(endpoint.tenant_id,
+                                                                    endpoint.id))
         endpoint.updated_at = now
         session.flush()
     return WithSecret(endpoint=endpoint, secret=secret)

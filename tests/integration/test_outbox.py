@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.settings import DEV_INTEGRATION_KEYS
 from smbfinance import events
 from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
@@ -23,6 +24,7 @@ from smbfinance.events import feed
 from smbfinance.events.models import OutboxEvent
 from smbfinance.events.relay import relay
 from smbfinance.events.tasks import webhook_work
+from smbfinance.integrations.secrets import SecretBox
 from smbfinance.invoices import presenters
 from smbfinance.invoices import service as invoices
 from smbfinance.tenancy import tenant_scope
@@ -33,6 +35,7 @@ from smbfinance.webhooks.ssrf import Policy
 from tests.conftest import TenantFixture
 
 DEV = Policy.from_config(require_https=False, allowed_networks=["127.0.0.0/8"])
+BOX = SecretBox.from_config(DEV_INTEGRATION_KEYS)
 
 
 @pytest.fixture()
@@ -149,7 +152,7 @@ def test_the_relay_publishes_in_order_once(session, actor) -> None:
 
 def test_a_crash_between_commit_and_relay_loses_nothing(session, actor, monkeypatch) -> None:
     # given an endpoint and a committed change whose relay nudge was lost (worker died)
-    webhooks.create_endpoint(session=session, actor=actor, policy=DEV, data={
+    webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=BOX, data={
         "url": "http://127.0.0.1:9/hook", "event_types": ["*"]})
     contact = contacts.create_contact(session=session, actor=actor, data={"name": "Client NV"})
     # and a relay that crashes half-way through fanning out
@@ -177,7 +180,7 @@ def test_a_crash_between_commit_and_relay_loses_nothing(session, actor, monkeypa
 
 def test_fan_out_is_idempotent(session, actor) -> None:
     # given a published event and its delivery
-    webhooks.create_endpoint(session=session, actor=actor, policy=DEV, data={
+    webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=BOX, data={
         "url": "http://127.0.0.1:9/hook", "event_types": ["contact.created"]})
     contacts.create_contact(session=session, actor=actor, data={"name": "Client NV"})
     relay(session=session)
@@ -192,7 +195,7 @@ def test_fan_out_is_idempotent(session, actor) -> None:
 def test_fan_out_follows_types_and_filters(session, actor) -> None:
     # given endpoints for invoices only, receivables only, and contacts in Gent
     def endpoint(types: list[str], filter_: dict | None = None) -> uuid.UUID:
-        return webhooks.create_endpoint(session=session, actor=actor, policy=DEV, data={
+        return webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=BOX, data={
             "url": "http://127.0.0.1:9/hook", "event_types": types,
             "filter": filter_}).endpoint.id
 

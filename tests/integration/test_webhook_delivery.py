@@ -20,12 +20,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.settings import DEV_INTEGRATION_KEYS
 from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction
+from smbfinance.errors import Conflict
 from smbfinance.events.models import OutboxEvent
 from smbfinance.events.relay import relay
+from smbfinance.integrations.secrets import SecretBox, SecretError
 from smbfinance.tenancy import tenant_scope
 from smbfinance.webhooks import client, delivery, schedule, signing
 from smbfinance.webhooks import service as webhooks
@@ -34,6 +37,7 @@ from smbfinance.webhooks.ssrf import Policy
 from tests.conftest import TenantFixture
 
 DEV = Policy.from_config(require_https=False, allowed_networks=["127.0.0.0/8"])
+BOX = SecretBox.from_config(DEV_INTEGRATION_KEYS)
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 send = partial(client.post, timeout=0.5)
 
@@ -115,7 +119,7 @@ def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
 
 @pytest.fixture()
 def endpoint(session, actor, receiver) -> webhooks.WithSecret:
-    return webhooks.create_endpoint(session=session, actor=actor, policy=DEV, data={
+    return webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=BOX, data={
         "url": receiver.url, "event_types": ["*"]})
 
 
@@ -146,7 +150,7 @@ def endpoint_row(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
 def attempt(session: Session, delivery_id: uuid.UUID, now: datetime,
             **kwargs: Any) -> delivery.Outcome:
     return delivery.attempt(session=session, delivery_id=delivery_id, now=now, policy=DEV,
-                            sender=send, **kwargs)
+                            box=BOX, sender=send, **kwargs)
 
 
 def test_a_delivery_is_signed_and_carries_the_event(session, actor, endpoint, receiver):
@@ -344,7 +348,7 @@ def test_events_of_one_object_arrive_in_order(session, actor, endpoint, receiver
 def test_during_rotation_both_secrets_sign(session, actor, endpoint, receiver):
     # given the secret rotated with a 1-hour overlap
     rotated = webhooks.rotate_secret(session=session, actor=actor,
-                                     endpoint_id=endpoint.endpoint.id,
+                                     endpoint_id=endpoint.endpoint.id, box=BOX,
                                      overlap=timedelta(hours=1), now=T0)
     publish_contact(session, actor)
     [pending] = deliveries(session)
@@ -375,13 +379,14 @@ def test_during_rotation_both_secrets_sign(session, actor, endpoint, receiver):
 def test_a_host_resolving_to_loopback_is_refused_at_delivery(session, actor, receiver):
     # given a production policy (no allow-list) and an endpoint on a public-looking name
     production = Policy(require_https=True)
-    saved = webhooks.create_endpoint(session=session, actor=actor, policy=production, data={
-        "url": "https://hooks.example.com/in", "event_types": ["*"]})
+    saved = webhooks.create_endpoint(session=session, actor=actor, policy=production, box=BOX,
+                                     data={"url": "https://hooks.example.com/in",
+                                           "event_types": ["*"]})
     publish_contact(session, actor)
     [pending] = deliveries(session)
     # when the name now resolves to loopback (DNS rebinding)
     outcome = delivery.attempt(session=session, delivery_id=pending.id, now=T0,
-                               policy=production, sender=send,
+                               policy=production, box=BOX, sender=send,
                                resolver=lambda host, port: ["127.0.0.1"])
     # then nothing was sent and the attempt is logged as refused, to be retried
     assert receiver.received == [] and outcome.status == "pending"
@@ -402,8 +407,32 @@ def test_a_crashed_attempt_is_retried_after_its_lease(session, actor, endpoint, 
     # given a delivery claimed by a worker that then died before recording anything
     publish_contact(session, actor)
     [pending] = deliveries(session)
-    assert delivery.claim(session=session, delivery_id=pending.id, now=T0) is not None
+    assert delivery.claim(session=session, delivery_id=pending.id, now=T0,
+                          box=BOX) is not None
     # then it is not due during the lease, and is due again after it
     assert delivery.due(session=session, now=T0 + timedelta(seconds=30)) == []
     assert delivery.due(session=session, now=T0 + delivery.LEASE) == [pending.id]
     assert attempt(session, pending.id, T0 + delivery.LEASE).status == "delivered"
+
+
+def test_secrets_are_stored_sealed_and_bound_to_their_row(session, actor, endpoint, receiver):
+    # given an endpoint whose secret was shown once
+    row = endpoint_row(session, endpoint.endpoint.id)
+    # then the database holds only the sealed form, which opens for this row only
+    assert endpoint.secret not in row.secret and row.secret.startswith("v1.")
+    assert webhooks.signing_secrets(row, box=BOX, now=T0) == [endpoint.secret]
+    other = webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=BOX, data={
+        "url": receiver.url, "event_types": ["*"]})
+    with transaction(session):
+        moved = session.get(WebhookEndpoint, (actor.tenant_id, other.endpoint.id))
+        moved.secret = row.secret
+        session.flush()
+        with pytest.raises(SecretError):
+            webhooks.signing_secrets(moved, box=BOX, now=T0)
+        session.rollback()
+
+
+def test_without_an_encryption_key_no_endpoint_is_created(session, actor, receiver):
+    with pytest.raises(Conflict, match="INTEGRATION_ENCRYPTION_KEYS"):
+        webhooks.create_endpoint(session=session, actor=actor, policy=DEV, box=None, data={
+            "url": receiver.url, "event_types": ["*"]})
