@@ -4,7 +4,7 @@ request that carries one.
 A key reads `sk_<tenant id, 32 hex>_<43 random characters>`: the tenant part lets the
 request be scoped to its company before the key is looked up, so the lookup runs under
 row-level security like everything else (no cross-tenant path). Only a SHA-256 of the key
-is stored; the key's 256 random bits make a slow hash unnecessary (ADR 0018).
+is stored; the key's 256 random bits make a slow hash unnecessary (ADR 0030).
 """
 
 from __future__ import annotations
