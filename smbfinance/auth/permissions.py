@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     INTEGRATION_SECRETS = "integrations:secrets"
     AUDIT_READ = "audit:read"
     API_KEYS = "api_keys:manage"
+    GDPR = "gdpr:manage"
 
 
 _ALL = frozenset(Permission)
