@@ -110,6 +110,8 @@ class BaseConfig:
     EVENTS_RETENTION_DAYS = 90
     EVENTS_DISPATCH = True
 
+    GDPR_EXPORT_TTL_SECONDS = 24 * 3600  # a GDPR export can be downloaded this long
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> dict[str, Any]:
         """Read this environment's settings, environment variables winning over defaults."""
