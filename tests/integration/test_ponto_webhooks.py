@@ -62,7 +62,7 @@ def test_a_signed_delivery_is_accepted_once(sim, verifier):
     # then the event names the account, and the replay is refused and counted
     assert event.type == "pontoConnect.account.transactionsCreated"
     assert event.account_id == account
-    assert event.organization_id
+    assert event.organization_id == sim.connect("acme").id
     assert event.attributes["count"] == 3
     assert event.created_at == START
     assert refused(verifier, body, headers[HEADER]) == "replayed"

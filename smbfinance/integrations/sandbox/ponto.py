@@ -232,7 +232,8 @@ class PontoSimulator:
         """A webhook delivery as Ponto would POST it: the JSON body and its headers, with a
         JWT (RS512) over the body's SHA-512 digest. Overrides forge the bad cases."""
         now = issued_at or self.clock.now()
-        org = next(iter(self.organizations.values()), None)
+        org = next((o for o in self.organizations.values()
+                    if account_id is None or account_id in o.accounts), None)
         payload = {"data": {
             "type": event_type, "id": str(uuid.uuid4()),
             "attributes": {"createdAt": _ts(now), **(attributes or {})},
