@@ -22,7 +22,7 @@ TS = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(18, 2)
 PERIODS = "('weekly', 'monthly', 'quarterly')"
 WORK_FUNCTION = "cross_tenant_cashflow_work(timestamptz, date)"
-TABLES = ("alerts", "cashflow_scenarios", "cashflow_recurring_series",
+TABLES = ("cashflow_detections", "alerts", "cashflow_scenarios", "cashflow_recurring_series",
           "cashflow_planned_items", "cash_position_snapshots")
 
 
@@ -149,6 +149,21 @@ def upgrade() -> None:
                     unique=True, postgresql_where=sa.text("cleared_at IS NULL"))
     op.create_index("ix_alerts_tenant_raised", "alerts", ["tenant_id", "raised_at", "id"])
     enable_tenant_rls("alerts")
+
+    # The latest detection of recurring series per tenant, written by the refresh task after
+    # imports, syncs and once a day: a forecast reads this one row instead of grouping the
+    # whole transaction history on every request.
+    op.create_table(
+        "cashflow_detections",
+        tenant_id_column(),
+        sa.Column("as_of", sa.Date, nullable=False),
+        sa.Column("series", pg.JSONB, nullable=False, server_default=sa.text("'[]'")),
+        sa.Column("warnings", pg.JSONB, nullable=False, server_default=sa.text("'[]'")),
+        *timestamps(),
+        sa.PrimaryKeyConstraint("tenant_id", name="pk_cashflow_detections"),
+        sa.CheckConstraint("jsonb_typeof(series) = 'array'", name="series_array"),
+    )
+    enable_tenant_rls("cashflow_detections")
 
     # The scheduler's one question across tenants: whose cash picture is stale? Tenants
     # with an import finished or an account synchronised since p_since, and tenants with an

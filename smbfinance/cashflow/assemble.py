@@ -103,6 +103,27 @@ def detect_series(tenant_id: uuid.UUID, rows: Iterable[CandidateRow], rates: Rat
     return found
 
 
+def series_to_json(found: Sequence[tuple[DetectedSeries, str]]) -> list[dict[str, Any]]:
+    return [{"key": d.key, "label": d.label, "period": d.period.value, "amount": str(d.amount),
+             "drift": str(d.drift), "amount_spread": str(d.amount_spread),
+             "day_spread": d.day_spread, "anchor_day": d.anchor_day,
+             "first_seen": d.first_seen.isoformat(), "last_seen": d.last_seen.isoformat(),
+             "next_date": d.next_date.isoformat(), "occurrences": d.occurrences,
+             "missed": d.missed, "active": d.active, "currency": currency}
+            for d, currency in found]
+
+
+def series_from_json(stored: Sequence[dict[str, Any]]) -> list[tuple[DetectedSeries, str]]:
+    return [(DetectedSeries(
+        key=s["key"], label=s["label"], period=Period(s["period"]), amount=Decimal(s["amount"]),
+        drift=Decimal(s["drift"]), amount_spread=Decimal(s["amount_spread"]),
+        day_spread=s["day_spread"], anchor_day=s["anchor_day"],
+        first_seen=date.fromisoformat(s["first_seen"]),
+        last_seen=date.fromisoformat(s["last_seen"]),
+        next_date=date.fromisoformat(s["next_date"]), occurrences=s["occurrences"],
+        missed=s["missed"], active=s["active"]), s["currency"]) for s in stored]
+
+
 def series_views(tenant_id: uuid.UUID, detected: Sequence[tuple[DetectedSeries, str]],
                  decisions: Sequence[Decision], base: str) -> list[SeriesView]:
     by_key = {decision.key: decision for decision in decisions}

@@ -9,8 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
-from smbfinance.money import round_half_up
+from smbfinance.money import quantum, round_half_up
+
+
+@lru_cache(maxsize=64)
+def _unit(currency: str) -> Decimal:
+    return quantum(currency)
 
 
 class RateMissing(LookupError):
@@ -49,5 +55,6 @@ class RateTable:
         """`amount` of `currency` in the base currency, rounded half-up to its places.
         Raises RateMissing when either side has no rate."""
         if currency == self.base:
-            return round_half_up(amount, self.base)
+            return amount if amount == amount.quantize(_unit(self.base)) else round_half_up(
+                amount, self.base)
         return round_half_up(amount * self._eur(self.base) / self._eur(currency), self.base)

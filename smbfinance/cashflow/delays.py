@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from smbfinance.cashflow.stats import quantile
 
@@ -40,18 +41,24 @@ class Delay:
     source: DelaySource
 
     def describe(self, who: str) -> str:
-        if self.source is DelaySource.DEFAULT:
-            return ("no payment history yet: assumed paid on the due date, "
-                    f"up to {self.p90} days late")
-        whose = who if self.source is DelaySource.CONTACT else "customers of this company"
-        if self.median == 0:
-            usual = "usually pay on the due date"
-        elif self.median > 0:
-            usual = f"usually pay {self.median} days late"
-        else:
-            usual = f"usually pay {-self.median} days early"
-        return (f"{whose} {usual} (median of {self.samples} paid invoices; "
-                f"P10 {self.p10:+d}, P90 {self.p90:+d} days)")
+        return _describe(self, who)
+
+
+@lru_cache(maxsize=4096)
+def _describe(delay: Delay, who: str) -> str:
+    """Why a payment date is expected, in words (cached: thousands of invoices share a few)."""
+    if delay.source is DelaySource.DEFAULT:
+        return ("no payment history yet: assumed paid on the due date, "
+                f"up to {delay.p90} days late")
+    whose = who if delay.source is DelaySource.CONTACT else "customers of this company"
+    if delay.median == 0:
+        usual = "usually pay on the due date"
+    elif delay.median > 0:
+        usual = f"usually pay {delay.median} days late"
+    else:
+        usual = f"usually pay {-delay.median} days early"
+    return (f"{whose} {usual} (median of {delay.samples} paid invoices; "
+            f"P10 {delay.p10:+d}, P90 {delay.p90:+d} days)")
 
 
 # With no history at all: expect payment on the due date, pessimistically a month late.

@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
 
 from smbfinance.cashflow.model import (
     Direction,
@@ -25,7 +27,7 @@ from smbfinance.cashflow.model import (
     RecurringFlow,
 )
 from smbfinance.cashflow.periods import step
-from smbfinance.money import quantum, round_half_up
+from smbfinance.money import minor_units, quantum
 
 DEFAULT_HORIZON_DAYS = 90
 MAX_HORIZON_DAYS = 730
@@ -34,6 +36,8 @@ OVERDUE_WEIGHTS = (4, 3, 2, 1)
 # The longer past the expected date, the less likely it is paid at all.
 COLLECTION_PROBABILITY = ((30, Decimal("0.90")), (60, Decimal("0.70")), (90, Decimal("0.50")))
 COLLECTION_PROBABILITY_AFTER = Decimal("0.25")
+PERCENT = {p: f"{int(p * 100)}%" for _, p in COLLECTION_PROBABILITY} | {
+    COLLECTION_PROBABILITY_AFTER: f"{int(COLLECTION_PROBABILITY_AFTER * 100)}%"}
 
 
 class Granularity(StrEnum):
@@ -42,9 +46,9 @@ class Granularity(StrEnum):
     MONTH = "month"
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """One amount expected on one day, and why. `source` is what a scenario names."""
+class Contribution(NamedTuple):
+    """One amount expected on one day, and why. `source` is what a scenario names.
+    (A named tuple: thousands are made per forecast, and a tuple is the cheapest record.)"""
 
     key: str
     source: str
@@ -94,75 +98,99 @@ def collection_probability(days_past_expected: int) -> Decimal:
     return COLLECTION_PROBABILITY_AFTER
 
 
+def _allocate_units(units: int, weights: Sequence[int]) -> list[int]:
+    """Split a non-negative whole number of minor units by weights, exactly: floor each
+    share, then one more unit to the largest remainders (earliest first on ties)."""
+    whole = sum(weights)
+    floors = [units * weight // whole for weight in weights]
+    left = units - sum(floors)
+    if left:
+        remainders = [units * weight % whole for weight in weights]
+        for i in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+            floors[i] += 1
+    return floors
+
+
+@lru_cache(maxsize=64)
+def _places(currency: str) -> int:
+    return minor_units(currency)
+
+
 def allocate(total: Decimal, weights: Sequence[int], currency: str) -> list[Decimal]:
     """Split `total` by `weights` into amounts of the currency's precision that add up to
-    `total` exactly: floor each share, then hand the leftover units to the largest
-    remainders (earliest first on ties)."""
-    if total < 0:
-        return [-part for part in allocate(-total, weights, currency)]
-    unit = quantum(currency)
-    whole = sum(weights)
-    exact = [total * weight / whole for weight in weights]
-    parts = [share.quantize(unit, rounding=ROUND_FLOOR) for share in exact]
-    left = int((total - sum(parts, Decimal(0))) / unit)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
-    for i in order[:left]:
-        parts[i] += unit
-    return parts
+    `total` exactly (largest remainders get the leftover minor units)."""
+    places = _places(currency)
+    units = int(total.scaleb(places))  # exact: amounts are already at the currency's precision
+    sign = -1 if units < 0 else 1
+    return [Decimal(sign * part).scaleb(-places)
+            for part in _allocate_units(abs(units), weights)]
 
 
 def _within(day: date | None, end: date) -> date | None:
     return day if day is not None and day <= end else None
 
 
+_iso = lru_cache(maxsize=4096)(date.isoformat)  # a few hundred distinct days per forecast
+_WEEKS = tuple(timedelta(days=7 * week) for week in range(len(OVERDUE_WEIGHTS)))
+_ZERO = Decimal(0)
+
+
 def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs,
                            end: date) -> list[Contribution]:
-    as_of, shift = inputs.as_of, timedelta(days=invoice.extra_delay_days)
+    # Runs once per open invoice (thousands per forecast): plain locals, no helpers.
+    as_of, key, due = inputs.as_of, invoice.key, invoice.due_date
+    shift = timedelta(days=invoice.extra_delay_days)
     label = f"{invoice.number} · {invoice.contact_name}"
     moved = (f"; moved {invoice.extra_delay_days:+d} days by the scenario"
              if invoice.extra_delay_days else "")
     if invoice.direction is Direction.PAYABLE:
-        day = max(as_of, invoice.due_date + shift)
-        when = (f"due {invoice.due_date.isoformat()}" if invoice.due_date >= as_of
-                else f"overdue since {invoice.due_date.isoformat()}: assumed paid now")
+        day = max(as_of, due + shift)
+        when = (f"due {_iso(due)}" if due >= as_of
+                else f"overdue since {_iso(due)}: assumed paid now")
         reason = f"Purchase invoice {invoice.number} from {invoice.contact_name}, {when}{moved}"
         amount = -invoice.outstanding
-        return [Contribution(invoice.key, invoice.key, "payable", label, _within(day, end),
-                             amount, _within(day, end), amount, _within(day, end), amount,
-                             reason)]
+        inside = day if day <= end else None
+        return [Contribution(key, key, "payable", label, inside, amount, inside, amount, inside,
+                             amount, reason)]
     delay = inputs.delays.for_contact(invoice.contact_id)
-    expected = invoice.due_date + timedelta(days=delay.median)
+    expected = due + timedelta(days=delay.median)
     habit = delay.describe(invoice.contact_name)
     if expected >= as_of:
         day = max(as_of, expected + shift)
-        low_day = max(as_of, invoice.due_date + timedelta(days=delay.p90) + shift)
-        high_day = max(as_of, invoice.due_date + timedelta(days=delay.p10) + shift)
+        low_day = max(as_of, due + timedelta(days=delay.p90) + shift)
+        high_day = max(as_of, due + timedelta(days=delay.p10) + shift)
         reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due "
-                  f"{invoice.due_date.isoformat()}; {habit}: expected "
-                  f"{day.isoformat()}{moved}")
+                  f"{_iso(due)}; {habit}: expected {_iso(day)}{moved}")
         amount = invoice.outstanding
-        return [Contribution(invoice.key, invoice.key, "receivable", label, _within(day, end),
-                             amount, _within(low_day, end), amount, _within(high_day, end),
-                             amount, reason)]
+        return [Contribution(key, key, "receivable", label, day if day <= end else None,
+                             amount, low_day if low_day <= end else None, amount,
+                             high_day if high_day <= end else None, amount, reason)]
     late = (as_of - expected).days
     probability = collection_probability(late)
-    expected_total = round_half_up(invoice.outstanding * probability, inputs.currency)
-    expected_parts = allocate(expected_total, OVERDUE_WEIGHTS, inputs.currency)
-    high_parts = allocate(invoice.outstanding, OVERDUE_WEIGHTS, inputs.currency)
+    places = _places(inputs.currency)
+    units = int(invoice.outstanding.scaleb(places))
+    percent = int(probability * 100)
+    # Half-up rounding of units × probability, in integers (units are positive here).
+    expected_parts = [Decimal(n).scaleb(-places) for n in _allocate_units(
+        (units * percent + 50) // 100, OVERDUE_WEIGHTS)]
+    high_parts = [Decimal(n).scaleb(-places) for n in _allocate_units(units,
+                                                                        OVERDUE_WEIGHTS)]
     whole = sum(OVERDUE_WEIGHTS)
+    common = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due {_iso(due)}, "
+              f"{late} days past its expected payment date ({habit}): "
+              f"{PERCENT[probability]} expected to be collected, spread over the next "
+              f"{len(OVERDUE_WEIGHTS)} weeks, week ")
+    high_day: date | None = max(as_of, as_of + shift)
+    if high_day is not None and high_day > end:
+        high_day = None
     pieces = []
-    for week, (weight, part, high) in enumerate(
-            zip(OVERDUE_WEIGHTS, expected_parts, high_parts, strict=True)):
-        day = max(as_of, as_of + timedelta(days=7 * week) + shift)
-        reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due "
-                  f"{invoice.due_date.isoformat()}, {late} days past its expected payment "
-                  f"date ({habit}): {probability:.0%} expected to be collected, spread over "
-                  f"the next {len(OVERDUE_WEIGHTS)} weeks, week {week + 1} takes "
-                  f"{weight}/{whole}{moved}")
+    for week, weight in enumerate(OVERDUE_WEIGHTS):
+        day = max(as_of, as_of + _WEEKS[week] + shift)
+        part = expected_parts[week]
         pieces.append(Contribution(
-            f"{invoice.key}#{week + 1}", invoice.key, "overdue_receivable", label,
-            _within(day, end), part, None, Decimal(0), _within(max(as_of, as_of + shift), end),
-            max(high, part), reason))
+            f"{key}#{week + 1}", key, "overdue_receivable", label, day if day <= end else None,
+            part, None, _ZERO, high_day, max(high_parts[week], part),
+            f"{common}{week + 1} takes {weight}/{whole}{moved}"))
     return pieces
 
 
@@ -255,24 +283,21 @@ def forecast(inputs: ForecastInputs, *, horizon_days: int = DEFAULT_HORIZON_DAYS
     low_delta, high_delta = [zero] * count, [zero] * count
     items: list[list[Contribution]] = [[] for _ in range(count)]
 
-    def slot(day: date) -> int:
-        offset = (day - inputs.as_of).days
-        if offset < 0:
-            raise AssertionError(f"contribution dated {day} before as_of {inputs.as_of}")
-        return index_of_day[offset]
-
+    # Day → bucket index; a day before as_of has no entry (KeyError: a bug upstream).
+    slot = {inputs.as_of + timedelta(days=offset): index
+            for offset, index in enumerate(index_of_day)}
     for c in contributions(inputs, end):
         if c.day is not None:
-            i = slot(c.day)
+            i = slot[c.day]
             items[i].append(c)
             if c.amount > 0:
                 inflows[i] += c.amount
             else:
                 outflows[i] -= c.amount
         if c.low_day is not None:
-            low_delta[slot(c.low_day)] += c.low_amount
+            low_delta[slot[c.low_day]] += c.low_amount
         if c.high_day is not None:
-            high_delta[slot(c.high_day)] += c.high_amount
+            high_delta[slot[c.high_day]] += c.high_amount
     buckets = []
     balance = low = high = inputs.opening
     for i, (start, stop) in enumerate(bounds):

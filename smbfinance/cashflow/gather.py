@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -40,8 +41,7 @@ class AccountRow:
     synchronized_at: datetime | None
 
 
-@dataclass(frozen=True)
-class InvoiceRow:
+class InvoiceRow(NamedTuple):
     id: str
     number: str
     direction: str
@@ -137,7 +137,14 @@ def accounts(session: Session) -> list[AccountRow]:
 
 
 def open_invoices(session: Session) -> list[InvoiceRow]:
-    return [InvoiceRow(*row) for row in session.execute(OPEN_INVOICES)]
+    """Thousands of rows: read as plain tuples from the driver, in the session's (tenant-
+    scoped) transaction, without a result object per row."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(OPEN_INVOICES.text)
+        return [InvoiceRow._make(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
 
 
 def delay_samples(session: Session, as_of: date) -> list[DelaySample]:

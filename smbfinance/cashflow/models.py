@@ -113,3 +113,14 @@ class Alert(TenantOwnedMixin, TimestampMixin, Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Detection(TenantOwnedMixin, TimestampMixin, Base):
+    """The tenant's latest recurring-series detection (see assemble.series_to_json)."""
+
+    __tablename__ = "cashflow_detections"
+
+    tenant_id: Mapped[uuid.UUID] = _tenant()
+    as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    series: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False, default=list)
+    warnings: Mapped[list[str]] = mapped_column(JSONB, nullable=False, default=list)

@@ -34,6 +34,7 @@ from smbfinance.cashflow.forecast import (
 from smbfinance.cashflow.model import Direction, ForecastInputs
 from smbfinance.cashflow.models import (
     Alert,
+    Detection,
     PlannedItem,
     PositionSnapshot,
     RecurringDecision,
@@ -263,11 +264,41 @@ def _decisions(session: Session) -> list[assemble.Decision]:
                               r.version) for r in rows]
 
 
-def _series(session: Session, ctx: Context, rates: RateTable,
-            warnings: list[str]) -> list[assemble.SeriesView]:
-    detected = assemble.detect_series(ctx.tenant_id, gather.candidates(session, ctx.today),
-                                      rates, ctx.today, warnings)
+def _detect(session: Session, ctx: Context, rates: RateTable,
+            warnings: list[str]) -> list[tuple[Any, str]]:
+    return assemble.detect_series(ctx.tenant_id, gather.candidates(session, ctx.today), rates,
+                                  ctx.today, warnings)
+
+
+def _series(session: Session, ctx: Context, rates: RateTable, warnings: list[str], *,
+            fresh: bool = False) -> list[assemble.SeriesView]:
+    """Detected series with people's decisions. Today's stored detection (written by the
+    refresh task) is used when there is one; otherwise, or when `fresh`, detect now."""
+    stored = None if fresh else session.get(Detection, ctx.tenant_id)
+    if stored is not None and stored.as_of == ctx.today:
+        detected = assemble.series_from_json(stored.series)
+        warnings.extend(stored.warnings)
+    else:
+        detected = _detect(session, ctx, rates, warnings)
     return assemble.series_views(ctx.tenant_id, detected, _decisions(session), ctx.base)
+
+
+def refresh_detection(*, session: Session, tenant_id: uuid.UUID,
+                      now: datetime | None = None) -> int:
+    """Detect the tenant's recurring series now and store them for today's forecasts."""
+    with transaction(session):
+        ctx = _context(session, tenant_id, now)
+        rates = _rates_for_candidates(session, ctx)
+        warnings: list[str] = []
+        found = _detect(session, ctx, rates, warnings)
+        statement = insert(Detection).values(as_of=ctx.today,
+                                             series=assemble.series_to_json(found),
+                                             warnings=warnings)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"as_of": statement.excluded.as_of, "series": statement.excluded.series,
+                  "warnings": statement.excluded.warnings, "updated_at": utcnow()}))
+    return len(found)
 
 
 def _inputs(session: Session, ctx: Context) -> tuple[ForecastInputs, list[gather.InvoiceRow]]:
@@ -341,7 +372,7 @@ def decide_recurring(*, session: Session, actor: Actor, series_id: uuid.UUID,
     with transaction(session):
         ctx = _context(session, actor.tenant_id, now)
         rates = _rates_for_candidates(session, ctx)
-        views = {v.id: v for v in _series(session, ctx, rates, [])}
+        views = {v.id: v for v in _series(session, ctx, rates, [], fresh=True)}
         view = views.get(series_id)
         if view is None:
             raise NotFound(f"no recurring series {series_id}")
@@ -368,7 +399,7 @@ def decide_recurring(*, session: Session, actor: Actor, series_id: uuid.UUID,
                 setattr(stored, key, value)
             stored.updated_at = utcnow()
         session.flush()
-        return {v.id: v for v in _series(session, ctx, rates, [])}[series_id]
+        return {v.id: v for v in _series(session, ctx, rates, [], fresh=True)}[series_id]
 
 
 def _series_edits(changes: dict[str, Any], base: str) -> dict[str, Any]:

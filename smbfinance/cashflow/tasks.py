@@ -23,9 +23,11 @@ SNAPSHOT_DAYS = 7
 
 @celery.task(name=REFRESH_TASK, tenant_scoped=True)
 def refresh(*, tenant_id: uuid.UUID, now_iso: str | None = None) -> dict[str, str]:
-    """Snapshots of the last week (an import may add older movements) and alerts."""
+    """Recurring series detected afresh, snapshots of the last week (an import may add
+    older movements), then alerts from the updated forecast."""
     now = datetime.fromisoformat(now_iso) if now_iso else None
     session = db.session
+    service.refresh_detection(session=session, tenant_id=tenant_id, now=now)
     written = service.rebuild_positions(session=session, tenant_id=tenant_id, now=now,
                                         days=SNAPSHOT_DAYS)
     outcome = service.recompute_alerts(session=session, tenant_id=tenant_id, now=now)

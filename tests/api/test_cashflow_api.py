@@ -364,3 +364,29 @@ def test_every_route_needs_a_token(client):
                 "scenarios", "kpis"):
         assert client.get(f"{API}/{url}").status_code == 401
     assert client.get("/api/v1/alerts").status_code == 401
+
+
+def test_forecasts_read_todays_stored_detection_until_the_next_refresh(client, db_session,
+                                                                     tenant_a):
+    # given rent detected and stored by the refresh step
+    account = add_account(client, db_session, tenant_a, "10000.00")
+    for month in range(5):
+        book(client, tenant_a, account, "-1500.00", 10 + 30 * month, "Landlord BV")
+    with tenant_scope(db_session, tenant_a.tenant_id) as session:
+        assert cashflow.refresh_detection(session=session, tenant_id=tenant_a.tenant_id) == 1
+        session.commit()
+    # when a new monthly cost appears in the bank
+    for month in range(5):
+        book(client, tenant_a, account, "-99.00", 3 + 30 * month, "Gym NV")
+
+    def labels() -> list[str]:
+        body = client.get(f"{API}/recurring", headers=tenant_a.headers).get_json()
+        return sorted(s["label"] for s in body["data"])
+
+    # then reads use the stored detection (one heavy grouping per refresh, not per request)
+    assert labels() == ["Landlord BV"]
+    # and the next refresh (after an import, or daily) sees it
+    with tenant_scope(db_session, tenant_a.tenant_id) as session:
+        assert cashflow.refresh_detection(session=session, tenant_id=tenant_a.tenant_id) == 2
+        session.commit()
+    assert labels() == ["Gym NV", "Landlord BV"]
