@@ -143,6 +143,7 @@ def test_an_outage_is_retried_once_then_reported(sim, clock):
     sim.faults.add("status", status=503)
     assert client.administrations()
     assert len(sleeps) == 1
+    assert client.calls == 3  # Authenticate twice (the first met the 503), Administrations
     sim.faults.add("status", status=503, times=2)
     with pytest.raises(ProviderUnavailable):
         client.open_receivables(ADMIN)

@@ -111,9 +111,14 @@ class _Transport(zeep.Transport):
                 raise self.http.status_error(response)
             return _Reply(response.status, response.body, dict(response.headers))
 
-        self.calls += 1
-        return self.http.send("POST", address, parse=parse, data=message, headers=headers,
-                              idempotent=True, retry_statuses=OUTAGE_STATUSES)
+        sent_before = self.http.attempts
+        try:
+            return self.http.send("POST", address, parse=parse, data=message,
+                                  headers=headers, idempotent=True,
+                                  retry_statuses=OUTAGE_STATUSES)
+        finally:
+            # Every request that reached Yuki counts against the quota, retries included.
+            self.calls += self.http.attempts - sent_before
 
     def load(self, url: str) -> bytes:
         if "://" not in url or url.startswith("file://"):
