@@ -73,6 +73,7 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.categorisation.rest import blp as categorisation_blp
     from smbfinance.contacts.rest import blp as contacts_blp
     from smbfinance.events.rest import blp as events_blp
+    from smbfinance.gdpr.rest import blp as gdpr_blp
     from smbfinance.health.rest import blp as health_blp
     from smbfinance.integrations.rest import blp as integrations_blp
     from smbfinance.invoices.rest import blp as invoices_blp
@@ -83,7 +84,8 @@ def _register_blueprints(api: Any) -> None:
 
     for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
                       categorisation_blp, reconciliation_blp, audit_blp, api_keys_blp,
-                      health_blp, cashflow_blp, events_blp, webhooks_blp, integrations_blp):
+                      health_blp, cashflow_blp, events_blp, webhooks_blp, integrations_blp,
+                      gdpr_blp):
         api.register_blueprint(blueprint)
 
 
