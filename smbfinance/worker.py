@@ -65,12 +65,14 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
                 "options": {"expires": 55},
             },
             "events-purge": {"task": "smbfinance.events.purge", "schedule": 24 * 3600.0},
+            "gdpr-purge": {"task": "smbfinance.gdpr.purge_exports", "schedule": 24 * 3600.0},
         },
     )
     celery.set_default()
     app.extensions["celery"] = celery
     import smbfinance.cashflow.tasks  # refresh, the cash-flow due check
     import smbfinance.events.tasks  # relay, purge, the webhooks due check
+    import smbfinance.gdpr.tasks  # export builds, purge of expired exports
     import smbfinance.scheduler.tasks  # registers the tasks
     import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
 
