@@ -28,6 +28,8 @@ from smbfinance.errors import ErrorList
 from smbfinance.money import MoneyError, parse_amount
 
 MAX_ADJUSTMENTS = 100
+# Dates a forecast can use: far-away ones only make projections loop or overflow.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 MAX_DELAY_DAYS = 730
 
 
@@ -51,15 +53,24 @@ class Adjustment:
     end_date: date | None = None
 
 
+def check_day(day: date | None, field: str, errors: ErrorList) -> date | None:
+    if day is not None and not EARLIEST <= day <= LATEST:
+        errors.add(field, f"must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        return None
+    return day
+
+
 def _date(raw: Any, field: str, errors: ErrorList) -> date | None:
     if isinstance(raw, date):
-        return raw
+        return check_day(raw, field, errors)
     try:
-        return date.fromisoformat(raw) if isinstance(raw, str) else None
+        day = date.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:
-        pass
-    errors.add(field, "must be a date such as 2026-12-31")
-    return None
+        day = None
+    if day is None:
+        errors.add(field, "must be a date such as 2026-12-31")
+        return None
+    return check_day(day, field, errors)
 
 
 def parse_adjustments(raw: Sequence[dict[str, Any]], currency: str) -> list[Adjustment]:

@@ -232,9 +232,13 @@ def list_positions(*, session: Session, actor: Actor, start: date | None = None,
     require(actor, Permission.FINANCE_READ)
     with transaction(session):
         ctx = _context(session, actor.tenant_id, now)
-        stop = stop or ctx.today
-        start = start or stop - timedelta(days=29)
         errors = ErrorList()
+        scenarios.check_day(stop, "to", errors)
+        errors.raise_if_any()
+        stop = stop or ctx.today
+        start = start or max(scenarios.EARLIEST, stop - timedelta(days=29))
+        scenarios.check_day(start, "from", errors)
+        errors.raise_if_any()
         if start > stop:
             errors.add("from", "must not be after to")
         if (stop - start).days > MAX_HISTORY_DAYS:
@@ -412,6 +416,8 @@ def _series_edits(changes: dict[str, Any], base: str) -> dict[str, Any]:
             edits[key] = changes[key]
     if "period" in edits:
         edits["period"] = Period(edits["period"])
+    for key in ("next_date", "end_date"):
+        scenarios.check_day(edits.get(key), key, errors)
     if changes.get("amount") is not None:
         try:
             edits["amount"] = parse_amount(changes["amount"], base)
@@ -464,6 +470,8 @@ def _planned_values(data: dict[str, Any], base: str, current: PlannedItem | None
             errors.add("amount", str(exc))
         if values.get("amount") == 0:
             errors.add("amount", "must not be zero")
+    for field, key in (("date", "day"), ("end_date", "end_date")):
+        scenarios.check_day(values.get(key), field, errors)
     period = values.get("period", current.period if current else None)
     end_date = values.get("end_date", current.end_date if current else None)
     day = values.get("day", current.day if current else None)

@@ -116,6 +116,9 @@ def test_history_is_rebuilt_from_transactions(client, db_session, tenant_a):
                      query_string={"from": today().isoformat(),
                                    "to": (today() - timedelta(days=1)).isoformat()})
     assert bad.status_code == 422 and "from" in error_fields(bad)
+    far = client.get(f"{API}/positions", headers=tenant_a.headers,
+                     query_string={"to": "0001-01-01"})
+    assert far.status_code == 422 and "to" in error_fields(far)
 
 
 def test_forecast_lists_items_with_reasons_and_a_band(client, db_session, tenant_a):
@@ -197,7 +200,11 @@ def test_planned_items_crud_with_etag(client, tenant_a):
                         ({"label": "x", "amount": "1", "date": "2026-01-01",
                           "end_date": "2026-02-01"}, "end_date"),
                         ({"label": "x", "amount": "1", "date": "2026-01-01",
-                          "currency": "XXY"}, "currency")):
+                          "currency": "XXY"}, "currency"),
+                        ({"label": "x", "amount": "1", "date": "0001-01-01",
+                          "period": "weekly"}, "date"),
+                        ({"label": "x", "amount": "1", "date": "2026-01-01",
+                          "period": "monthly", "end_date": "9999-12-31"}, "end_date")):
         response = client.post(f"{API}/planned-items", headers=tenant_a.headers, json=body)
         assert response.status_code == 422 and field in error_fields(response), body
     assert client.delete(url, headers=tenant_a.headers).status_code == 204

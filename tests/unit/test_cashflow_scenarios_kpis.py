@@ -105,6 +105,8 @@ def test_an_adjustment_naming_nothing_is_skipped_with_a_warning():
     ({"type": "add_item", "label": "", "amount": "1", "date": "2026-01-01"},
      "adjustments.0.label"),
     ({"type": "add_item", "label": "x", "amount": "1", "date": "soon"}, "adjustments.0.date"),
+    ({"type": "add_item", "label": "x", "amount": "1", "date": "9999-12-31",
+      "period": "monthly"}, "adjustments.0.date"),
     ({"type": "add_item", "label": "x", "amount": "1", "date": "2026-01-01",
       "period": "daily"}, "adjustments.0.period"),
     ({"type": "add_item", "label": "x", "amount": "1", "date": "2026-01-01",
