@@ -23,16 +23,17 @@ from flask_jwt_extended.default_callbacks import (
 )
 
 from smbfinance.auth import api_key_service as api_keys
-from smbfinance.auth import scopes as key_scopes
-from smbfinance.auth import api_key_service as api_keys
+from smbfinance.auth import profile, tokens
 from smbfinance.auth import scopes as key_scopes
 from smbfinance.auth import service as auth_service
-from smbfinance.auth import tokens
+from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
+from smbfinance.db import utcnow
 from smbfinance.errors import DomainError, Forbidden, Unauthenticated
 from smbfinance.extensions import db
 from smbfinance.logs import bind_log_context
 from smbfinance.tenancy import PUBLIC, Scope, set_scope
+from smbfinance.web import auth_cache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -109,19 +110,13 @@ def authenticate_request(*, optional: bool = False) -> Actor | None:
     key = _api_key()
     if key is not None:
         return _authenticate_key(key)
-    key = _api_key()
-    if key is not None:
-        return _authenticate_key(key)
     if not _verify_access_token(optional):
         set_scope(db.session, PUBLIC)
         return None
     ids = tokens.parse_ids(get_jwt())
     set_scope(db.session, Scope(tenant_id=ids.tenant_id))
     try:
-        actor = auth_service.authenticate(
-            session=db.session, user_id=ids.user_id, tenant_id=ids.tenant_id,
-            family_id=ids.family_id,
-        )
+        actor = _check_sign_in(ids)
     except DomainError:
         # Never leave an unverified tenant on the session (GraphQL goes on without actor).
         db.session.rollback()
@@ -132,30 +127,37 @@ def authenticate_request(*, optional: bool = False) -> Actor | None:
     return actor
 
 
-def _api_key() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and api_keys.looks_like_key(token) else None
-
-
-def _authenticate_key(token: str) -> Actor:
-    """A partner's API key: scoped to its company, then checked against the route's scope
-    (auth/scopes.py); routes without a resource are for people only."""
-    set_scope(db.session, Scope(tenant_id=api_keys.tenant_of(token)))
-    try:
-        actor = api_keys.authenticate(session=db.session, token=token)
-    except DomainError:
-        db.session.rollback()
-        set_scope(db.session, PUBLIC)
-        raise
-    needed = key_scopes.required_scope(request.blueprint, request.method)
-    if needed is None:
-        raise Forbidden("API keys cannot use this route: a person signs in for it")
-    if not key_scopes.allows(actor.scopes, needed):
-        raise Forbidden(f"this API key lacks the {needed} scope")
-    bind_log_context(tenant_id=actor.tenant_id)
-    g.actor = actor
-    return actor
+def _check_sign_in(ids: tokens.RefreshClaims) -> Actor:
+    """auth_service.authenticate (membership and sign-in still valid, tenant profile),
+    answered from memory while the tenant's auth epoch is unchanged (ADR 0019)."""
+    session = db.session
+    remembered = auth_cache.recall(ids.tenant_id, ids.user_id, ids.family_id)
+    if remembered is not None:
+        real = session()
+        if not real.in_transaction():
+            real.begin()  # the profile is remembered for this request's transaction
+        profile.remember(session, remembered.profile)
+        return Actor(user_id=ids.user_id, tenant_id=ids.tenant_id,
+                     role=Role(remembered.role), family_id=ids.family_id)
+    epochs = auth_cache.current_epochs(ids.tenant_id)  # read before PostgreSQL answers
+    if epochs is not None:
+        checked_at = time.time()
+        try:
+            # Valid for the whole time it may be remembered, or not remembered at all.
+            actor = auth_service.authenticate(
+                session=session, user_id=ids.user_id, tenant_id=ids.tenant_id,
+                family_id=ids.family_id, now=utcnow() + auth_cache.TTL)
+        except Unauthenticated:
+            pass
+        else:
+            known = profile.tenant_profile(session, ids.tenant_id)
+            if known is not None:
+                auth_cache.remember(ids.tenant_id, ids.user_id, ids.family_id,
+                                    role=actor.role.value, profile=known, epochs=epochs,
+                                    checked_at=checked_at)
+            return actor
+    return auth_service.authenticate(session=session, user_id=ids.user_id,
+                                     tenant_id=ids.tenant_id, family_id=ids.family_id)
 
 
 def _api_key() -> str | None:
