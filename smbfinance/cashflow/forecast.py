@@ -135,11 +135,37 @@ _WEEKS = tuple(timedelta(days=7 * week) for week in range(len(OVERDUE_WEIGHTS)))
 _ZERO = Decimal(0)
 
 
-def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs,
-                           end: date) -> list[Contribution]:
+_SPLIT = ", ".join(f"{w}/{sum(OVERDUE_WEIGHTS)}" for w in OVERDUE_WEIGHTS)
+_NO_SHIFT = timedelta(0)
+
+
+@dataclass(frozen=True)
+class _Habit:
+    """A contact's delay as the per-invoice loop needs it, computed once per contact."""
+
+    median: timedelta
+    p10: timedelta
+    p90: timedelta
+    text: str
+
+
+def _habit(inputs: ForecastInputs, contact_id: str | None, name: str,
+           cache: dict[tuple[str | None, str], _Habit]) -> _Habit:
+    found = cache.get((contact_id, name))
+    if found is None:
+        delay = inputs.delays.for_contact(contact_id)
+        found = _Habit(timedelta(days=delay.median), timedelta(days=delay.p10),
+                       timedelta(days=delay.p90), delay.describe(name))
+        cache[(contact_id, name)] = found
+    return found
+
+
+def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs, end: date,
+                           habits: dict[tuple[str | None, str], _Habit] | None = None
+                           ) -> list[Contribution]:
     # Runs once per open invoice (thousands per forecast): plain locals, no helpers.
     as_of, key, due = inputs.as_of, invoice.key, invoice.due_date
-    shift = timedelta(days=invoice.extra_delay_days)
+    shift = timedelta(days=invoice.extra_delay_days) if invoice.extra_delay_days else _NO_SHIFT
     label = f"{invoice.number} · {invoice.contact_name}"
     moved = (f"; moved {invoice.extra_delay_days:+d} days by the scenario"
              if invoice.extra_delay_days else "")
@@ -152,15 +178,15 @@ def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs,
         inside = day if day <= end else None
         return [Contribution(key, key, "payable", label, inside, amount, inside, amount, inside,
                              amount, reason)]
-    delay = inputs.delays.for_contact(invoice.contact_id)
-    expected = due + timedelta(days=delay.median)
-    habit = delay.describe(invoice.contact_name)
+    habit = _habit(inputs, invoice.contact_id, invoice.contact_name,
+                   {} if habits is None else habits)
+    expected = due + habit.median
     if expected >= as_of:
         day = max(as_of, expected + shift)
-        low_day = max(as_of, due + timedelta(days=delay.p90) + shift)
-        high_day = max(as_of, due + timedelta(days=delay.p10) + shift)
+        low_day = max(as_of, due + habit.p90 + shift)
+        high_day = max(as_of, due + habit.p10 + shift)
         reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due "
-                  f"{_iso(due)}; {habit}: expected {_iso(day)}{moved}")
+                  f"{_iso(due)}; {habit.text}: expected {_iso(day)}{moved}")
         amount = invoice.outstanding
         return [Contribution(key, key, "receivable", label, day if day <= end else None,
                              amount, low_day if low_day <= end else None, amount,
@@ -169,28 +195,26 @@ def _invoice_contributions(invoice: OpenInvoice, inputs: ForecastInputs,
     probability = collection_probability(late)
     places = _places(inputs.currency)
     units = int(invoice.outstanding.scaleb(places))
-    percent = int(probability * 100)
     # Half-up rounding of units × probability, in integers (units are positive here).
-    expected_parts = [Decimal(n).scaleb(-places) for n in _allocate_units(
-        (units * percent + 50) // 100, OVERDUE_WEIGHTS)]
-    high_parts = [Decimal(n).scaleb(-places) for n in _allocate_units(units,
-                                                                        OVERDUE_WEIGHTS)]
-    whole = sum(OVERDUE_WEIGHTS)
-    common = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due {_iso(due)}, "
-              f"{late} days past its expected payment date ({habit}): "
+    expected_units = _allocate_units((units * int(probability * 100) + 50) // 100,
+                                     OVERDUE_WEIGHTS)
+    high_units = _allocate_units(units, OVERDUE_WEIGHTS)
+    # One sentence for the invoice's pieces: the key (#1…#4) says which week.
+    reason = (f"Sales invoice {invoice.number} to {invoice.contact_name}, due {_iso(due)}, "
+              f"{late} days past its expected payment date ({habit.text}): "
               f"{PERCENT[probability]} expected to be collected, spread over the next "
-              f"{len(OVERDUE_WEIGHTS)} weeks, week ")
+              f"{len(OVERDUE_WEIGHTS)} weeks ({_SPLIT}){moved}")
     high_day: date | None = max(as_of, as_of + shift)
     if high_day is not None and high_day > end:
         high_day = None
     pieces = []
-    for week, weight in enumerate(OVERDUE_WEIGHTS):
+    for week in range(len(OVERDUE_WEIGHTS)):
         day = max(as_of, as_of + _WEEKS[week] + shift)
-        part = expected_parts[week]
+        part = Decimal(expected_units[week]).scaleb(-places)
         pieces.append(Contribution(
             f"{key}#{week + 1}", key, "overdue_receivable", label, day if day <= end else None,
-            part, None, _ZERO, high_day, max(high_parts[week], part),
-            f"{common}{week + 1} takes {weight}/{whole}{moved}"))
+            part, None, _ZERO, high_day,
+            Decimal(max(high_units[week], expected_units[week])).scaleb(-places), reason))
     return pieces
 
 
@@ -238,9 +262,10 @@ def _planned_contribution(item: PlannedItem, inputs: ForecastInputs,
 def contributions(inputs: ForecastInputs, end: date) -> list[Contribution]:
     """Every input's contributions up to `end` (inclusive)."""
     out: list[Contribution] = []
+    habits: dict[tuple[str | None, str], _Habit] = {}
     for invoice in inputs.invoices:
         if invoice.outstanding > 0:
-            out.extend(_invoice_contributions(invoice, inputs, end))
+            out.extend(_invoice_contributions(invoice, inputs, end, habits))
     for flow in inputs.flows:
         out.extend(_flow_contributions(flow, inputs, end))
     for item in inputs.planned:
