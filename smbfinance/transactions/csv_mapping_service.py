@@ -6,6 +6,7 @@ columns; the currency and the IBAN are the account's own, filled in when a file 
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import uuid
 from datetime import date, datetime
@@ -36,6 +37,14 @@ def validated(data: dict[str, Any]) -> dict[str, Any]:
                                         "the account's own)" if unknown[0] in FROM_ACCOUNT
                             else "is not a mapping field", code="unknown")
     values = {key: value for key, value in data.items() if value is not None}
+    for key, value in values.items():
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise Invalid.field(key, "must not contain a NUL character")
+    delimiter = values.get("delimiter")
+    if isinstance(delimiter, str) and (delimiter in '"\r\n' or not (
+            delimiter.isprintable() or delimiter == "\t")):
+        raise Invalid.field("delimiter", "must be a visible character or a tab, not a quote "
+                                         "or a line break")
     try:
         mapping = CsvMapping(**values)
     except TypeError as exc:
@@ -44,6 +53,9 @@ def validated(data: dict[str, Any]) -> dict[str, Any]:
         raise Invalid.field("encoding", f"unknown encoding {data.get('encoding')!r}") from None
     except ValueError as exc:
         raise Invalid.field(_field_of(str(exc)), str(exc)) from None
+    if mapping.encoding is not None and not codecs.lookup(mapping.encoding)._is_text_encoding:
+        # rot13, base64 and the like are codecs, not text encodings a file is written in
+        raise Invalid.field("encoding", f"{mapping.encoding!r} is not a text encoding")
     try:
         round_trip = datetime.strptime(_PROBE.strftime(mapping.date_format),
                                        mapping.date_format).date()

@@ -160,18 +160,29 @@ class TransactionList(Schema):
 _MAX_AMOUNT = Decimal("9999999999999999.99")
 
 
-def _cents(value: Decimal) -> None:
+def _amount_bound(value: Decimal) -> None:
+    # Checked here, not with Range: its bounds would reach OpenAPI as strings (the field
+    # is a Decimal string), which is not a valid `minimum` / `maximum`.
+    if value < 0:
+        raise ValidationError("must not be negative: it bounds the absolute amount")
+    if value > _MAX_AMOUNT:
+        raise ValidationError(f"must be at most {_MAX_AMOUNT}")
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise ValidationError("at most 2 decimals")
+
+
+def _no_nul(value: str) -> None:
+    if "\x00" in value:  # PostgreSQL text cannot hold it: refuse instead of failing later
+        raise ValidationError("must not contain a NUL character")
 
 
 class AmountBound(fields.Decimal):
     """A non-negative decimal string bounding the absolute amount."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(places=None, as_string=True, allow_nan=False, validate=[
-            validate.Range(min=0, max=_MAX_AMOUNT), _cents], **kwargs)
+        super().__init__(places=None, as_string=True, allow_nan=False, validate=_amount_bound,
+                         **kwargs)
 
 
 class TransactionListArgs(ListArgs):
@@ -182,15 +193,15 @@ class TransactionListArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(["pending", "booked"]))
     min_amount = AmountBound(metadata={
         "description": "Absolute amount at least this (decimal string; the sign is "
-                       "`direction`)", "example": "100.00"})
+                       "`direction`)"})
     max_amount = AmountBound(metadata={
-        "description": "Absolute amount at most this (decimal string)", "example": "250.00"})
+        "description": "Absolute amount at most this (decimal string)"})
     category_id = fields.UUID()
     contact_id = fields.UUID()
     matched = fields.Boolean(metadata={
         "description": "true: at least part allocated to invoices (matched_amount > 0); "
                        "false: nothing allocated"})
-    q = fields.String(validate=validate.Length(max=200), metadata={
+    q = fields.String(validate=[validate.Length(max=200), _no_nul], metadata={
         "description": "Contains, ignoring case: counterparty name, remittance, structured "
                        "reference, bank reference or notes"})
 

@@ -164,6 +164,10 @@ def test_a_bank_file_to_a_mapped_account_is_still_read_as_its_format(client, ten
       "thousands_separator": ","}, "thousands_separator"),
     ({"date_column": "D", "amount_column": "A", "delimiter": ";;"}, "delimiter"),
     ({"date_column": "D", "amount_column": "A", "encoding": "klingon"}, "encoding"),
+    ({"date_column": "D", "amount_column": "A", "encoding": "rot13"}, "encoding"),
+    ({"date_column": "D", "amount_column": "A", "delimiter": "\n"}, "delimiter"),
+    ({"date_column": "D", "amount_column": "A", "delimiter": '"'}, "delimiter"),
+    ({"date_column": "D\u0000", "amount_column": "A"}, "date_column"),
     ({"date_column": "D", "amount_column": "A", "currency": "USD"}, "currency"),
     ({"date_column": "", "amount_column": "A"}, "date_column"),
 ])

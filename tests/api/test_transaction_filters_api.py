@@ -146,6 +146,7 @@ def test_q_finds_structured_and_bank_references(client, tenant_a, db_session,
     ({"contact_id": "42"}, "contact_id"),
     ({"matched": "maybe"}, "matched"),
     ({"q": "x" * 201}, "q"),
+    ({"q": "a\x00b"}, "q"),
 ])
 def test_invalid_filters_are_named(client, tenant_a, query, field) -> None:
     response = client.get(TRANSACTIONS, headers=tenant_a.headers, query_string=query)
