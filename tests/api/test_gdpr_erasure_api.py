@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from smbfinance.db import transaction
@@ -154,8 +153,7 @@ def test_an_erasure_is_all_or_nothing(client, db_session, tenant_a, monkeypatch)
 
     monkeypatch.setattr(erasure_service, "_redact_audit", broken)
     # when the erasure runs, then it fails
-    with pytest.raises(RuntimeError):  # the test app propagates the 500's exception
-        erase(client, tenant_a, "contact", contact["id"])
+    assert erase(client, tenant_a, "contact", contact["id"]).status_code == 500
     # and the contact, its events and the erasure list are as they were
     shown = client.get(f"/api/v1/contacts/{contact['id']}", headers=tenant_a.headers)
     assert shown.get_json()["name"] == "Atomic Anna"
