@@ -77,9 +77,12 @@ def convert_invoice(row: InvoiceRow, rates: RateTable, warnings: list[str]) -> D
         return round_half_up(row.outstanding * row.exchange_rate, rates.base)
 
 
+_DIRECTIONS = {direction.value: direction for direction in Direction}
+
+
 def invoices(rows: Iterable[InvoiceRow], rates: RateTable,
              warnings: list[str]) -> tuple[OpenInvoice, ...]:
-    return tuple(OpenInvoice(row.id, row.number, Direction(row.direction), row.contact_id,
+    return tuple(OpenInvoice(row.id, row.number, _DIRECTIONS[row.direction], row.contact_id,
                              row.contact_name, row.due_date,
                              convert_invoice(row, rates, warnings))
                  for row in rows)

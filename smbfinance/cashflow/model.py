@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from smbfinance.cashflow.delays import DelayModel
 from smbfinance.cashflow.periods import Period
@@ -17,8 +18,9 @@ class Direction(StrEnum):
     PAYABLE = "payable"  # a purchase invoice: money goes out
 
 
-@dataclass(frozen=True)
-class OpenInvoice:
+class OpenInvoice(NamedTuple):
+    """One per open invoice (thousands per forecast): a named tuple, the cheapest record."""
+
     id: str
     number: str
     direction: Direction

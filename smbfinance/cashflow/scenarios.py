@@ -163,8 +163,8 @@ def apply(inputs: ForecastInputs, adjustments: Sequence[Adjustment]) -> Forecast
             key = f"invoice:{adjustment.invoice_id}"
             hit = [i for i, inv in enumerate(invoices) if inv.key == key]
             for i in hit:
-                invoices[i] = dataclasses.replace(
-                    invoices[i], extra_delay_days=invoices[i].extra_delay_days + adjustment.days)
+                invoices[i] = invoices[i]._replace(
+                    extra_delay_days=invoices[i].extra_delay_days + adjustment.days)
         elif kind is AdjustmentType.ADD_ITEM:
             hit = [0]
             assert adjustment.day is not None and adjustment.amount is not None
@@ -201,6 +201,7 @@ def _change_amount(invoices: list[Any], flows: list[Any], planned: list[Any],
         for i, item in enumerate(collection):
             if item.key == adjustment.source:
                 amount = abs(adjustment.amount) if field == "outstanding" else adjustment.amount
-                collection[i] = dataclasses.replace(item, **{field: amount})
+                collection[i] = (item._replace(**{field: amount}) if hasattr(item, "_replace")
+                                 else dataclasses.replace(item, **{field: amount}))
                 hit.append(i)
     return hit
