@@ -70,17 +70,16 @@ def summary(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class _TwoPlaces(dict[str, bool]):
-    """Currencies known to have two decimals, filled as they are met."""
-
-    def __contains__(self, currency: object) -> bool:
-        known = self.get(currency)  # type: ignore[call-overload]
-        if known is None:
-            known = self[currency] = minor_units(str(currency)) == 2  # type: ignore[index]
-        return bool(known)
+# Currencies known to have two decimals, filled as they are met (a plain dict: a list page
+# asks it twice per row).
+_TWO_PLACES: dict[str, bool] = {}
 
 
-_TWO_PLACES = _TwoPlaces()
+def _two_places(currency: str) -> bool:
+    known = _TWO_PLACES.get(currency)
+    if known is None:
+        known = _TWO_PLACES[currency] = minor_units(str(currency)) == 2
+    return known
 
 
 def _text_money(amount: str, currency: str) -> dict[str, str]:
@@ -96,7 +95,9 @@ def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
      contact_name, issue_date, due_date, currency, payment_ref, structured, net, vat, gross,
      paid, credited, outstanding, base_currency, gross_base, rate, version, created,
      updated) = row
-    if currency in _TWO_PLACES and base_currency in _TWO_PLACES:
+    two = _TWO_PLACES
+    if (two.get(currency) or _two_places(currency)) and \
+            (two.get(base_currency) or _two_places(base_currency)):
         amounts = ({"amount": net, "currency": currency}, {"amount": vat, "currency": currency},
                    {"amount": gross, "currency": currency}, {"amount": paid, "currency": currency},
                    {"amount": credited, "currency": currency},
@@ -117,7 +118,7 @@ def summary_from_text(row: Sequence[Any]) -> dict[str, Any]:
         "net_total": amounts[0], "vat_total": amounts[1], "gross_total": amounts[2],
         "amount_paid": amounts[3], "amount_credited": amounts[4], "outstanding": amounts[5],
         "gross_total_base": amounts[6], "exchange_rate": rate, "version": version,
-        "created_at": created.isoformat(), "updated_at": updated.isoformat(),
+        "created_at": created, "updated_at": updated,  # isoformat() text from the query
     }
 
 

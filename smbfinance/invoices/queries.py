@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    func,
     literal,
     null,
     or_,
@@ -109,6 +110,17 @@ LIST_COLUMNS = (
     I.manual_urgency, I.version, I.notes, I.created_at,
     I.updated_at, URGENCY.label("urgency"), OVERDUE.label("overdue"),
 )
+def _isoformat(column: Any) -> ColumnElement[str]:
+    """What datetime.isoformat() gives for a timestamptz read in the session's time zone:
+    microseconds only when there are any, the offset as ±HH:MM (zones have whole-minute
+    offsets since about 1900; older local mean times would lose their seconds). Formatting
+    two timestamps per row in PostgreSQL spares a list page 200 isoformat() calls."""
+    whole = func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS', type_=Text)
+    offset = func.to_char(column, "TZH:TZM", type_=Text)
+    return case((func.date_trunc("second", column) == column, whole + offset),
+                else_=whole + func.to_char(column, ".US", type_=Text) + offset)
+
+
 TEXT_COLUMNS = (
     cast(I.id, Text), I.direction, I.kind, I.number, I.status, OVERDUE, URGENCY,
     I.manual_urgency, cast(I.contact_id, Text), C.name, cast(I.issue_date, Text),
@@ -116,7 +128,7 @@ TEXT_COLUMNS = (
     cast(I.net_total, Text), cast(I.vat_total, Text), cast(I.gross_total, Text),
     cast(I.amount_paid, Text), cast(I.amount_credited, Text), cast(I.outstanding, Text),
     I.base_currency, cast(I.gross_total_base, Text), cast(I.exchange_rate, Text), I.version,
-    I.created_at, I.updated_at,
+    _isoformat(I.created_at), _isoformat(I.updated_at),
 )
 _FROM = Invoice.__table__.join(Contact.__table__,
                                and_(C.tenant_id == I.tenant_id, C.id == I.contact_id))

@@ -30,7 +30,8 @@ def _one(view: invoices.InvoiceView, status: int = 200) -> Any:
 
 @blp.route("")
 class Invoices(AuthenticatedView):
-    @blp.arguments(schemas.InvoiceListArgs, location="query")
+    # An instance: given the class, webargs would build the schema again on every request.
+    @blp.arguments(schemas.InvoiceListArgs(), location="query")
     @blp.response(200, schemas.InvoiceList)
     @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> Response:
