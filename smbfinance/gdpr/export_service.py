@@ -18,6 +18,7 @@ from typing import IO, Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from smbfinance.audit import service as audit
 from smbfinance.auth import service as auth_service
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.db import on_commit, transaction, utcnow
@@ -56,6 +57,9 @@ def request_export(*, session: Session, actor: Actor,
         session.add(export)
         session.flush()
         export_id = export.id
+        # Taking all of a company's data out is worth a line in the audit log.
+        audit.record(session, actor=actor, action="gdpr.export_requested",
+                     entity_type="gdpr_export", entity_id=export_id)
         on_commit(session, lambda: enqueue(export_id))
     return export
 

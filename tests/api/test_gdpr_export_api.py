@@ -108,6 +108,10 @@ def test_export_holds_every_tenant_table_only_this_company_and_no_secrets(
     [api_key] = json.loads(files["api_keys.json"])
     assert "key_hash" not in api_key and api_key["prefix"]
     assert manifest["excluded_columns"]["api_keys"] == ["key_hash"]
+    # and the request is in the audit log
+    logged = client.get("/api/v1/audit-log?action=gdpr.export_requested",
+                        headers=tenant_a.headers).get_json()["data"]
+    assert [e["entity_id"] for e in logged] == [export["id"]]
 
 
 def _parse(value: str) -> Any:
