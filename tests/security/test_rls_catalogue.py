@@ -16,6 +16,12 @@ INDEX_EXCEPTIONS = {
     # Login path: cross_tenant_user_memberships() finds a user's memberships in every
     # tenant by user_id, before any tenant is known.
     "ix_memberships_user",
+    # Sync tick: cross_tenant_claim_due_integrations() finds due integrations of every
+    # tenant by next_sync_at (migration 0012).
+    "ix_integrations_due",
+    # Ponto webhook: cross_tenant_ponto_webhook_integrations() finds the integration of the
+    # organization a signed webhook names, before any tenant is known (migration 0012).
+    "ix_integrations_provider_external",
 }
 
 TENANT_TABLES = text("""
