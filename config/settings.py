@@ -98,6 +98,17 @@ class BaseConfig:
     # Integrations (Ponto, Yuki): keys encrypting stored credentials, "id:base64key,..."
     # (first encrypts, all decrypt); see docs/integrations.md.
     INTEGRATION_ENCRYPTION_KEYS: str | None = DEV_INTEGRATION_KEYS
+    # Provider hosts and our Ponto application (docs/integrations.md); unset = not offered.
+    PONTO_CLIENT_ID: str | None = None
+    PONTO_CLIENT_SECRET: str | None = None
+    PONTO_API_URL = "https://api.ibanity.com/ponto-connect"
+    PONTO_AUTHORIZATION_URL = "https://authorization.myponto.com/oauth2/auth"
+    PONTO_REDIRECT_URI: str | None = None
+    PONTO_CLIENT_CERT: str | None = None  # mutual TLS: certificate and key file paths
+    PONTO_CLIENT_KEY: str | None = None
+    PONTO_WEBHOOK_ISSUER = "https://api.ibanity.com"
+    YUKI_SERVICE_URL = "https://api.yukiworks.be/ws/AccountingInfo.asmx"
+    SYNC_DISPATCH = True  # off: the tick claims due integrations but sends no task (tests)
 
     IMPORT_INLINE_MAX_BYTES = 2 * 1024 * 1024  # larger statement uploads run as a task
 
@@ -122,7 +133,10 @@ class BaseConfig:
             values["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
         for key in ("MIGRATION_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY",
                     "DB_OWNER_ROLE", "DB_APP_ROLE", "LOG_LEVEL",
-                    "INTEGRATION_ENCRYPTION_KEYS"):
+                    "INTEGRATION_ENCRYPTION_KEYS", "PONTO_CLIENT_ID", "PONTO_CLIENT_SECRET",
+                    "PONTO_API_URL", "PONTO_AUTHORIZATION_URL", "PONTO_REDIRECT_URI",
+                    "PONTO_CLIENT_CERT", "PONTO_CLIENT_KEY", "PONTO_WEBHOOK_ISSUER",
+                    "YUKI_SERVICE_URL"):
             if env.get(key):
                 values[key] = env[key]
         if env.get("CORS_ORIGINS"):
