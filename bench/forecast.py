@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import random
+import statistics
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -186,6 +188,12 @@ def _infrastructure() -> Any:
     return infra
 
 
+def _seconds(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     from bench.harness import best_of
     from smbfinance import create_app
@@ -238,11 +246,20 @@ def main() -> None:
 
         with tenant_scope(session, actor.tenant_id):
             detection = best_of(3, run_detection)
-        ours = best_of(5, run_forecast)
-        reference = best_of(5, run_reference)
-        print(f"  forecast 90 days by week   {ours * 1000:8.1f} ms (median of 5)")
-        print(f"  one SQL pass, same inputs  {reference * 1000:8.1f} ms (median of 5)")
-        print(f"  ratio                      {ours / reference:8.2f}   (target ≤ 3)")
+        # Alternate the two so a burst of load on a shared machine hits both alike.
+        ours_runs, reference_runs = [], []
+        run_forecast()
+        run_reference()
+        for _ in range(9):
+            ours_runs.append(_seconds(run_forecast))
+            reference_runs.append(_seconds(run_reference))
+        ours, reference = statistics.median(ours_runs), statistics.median(reference_runs)
+        print(f"  forecast 90 days by week   {ours * 1000:8.1f} ms (median of 9; "
+              f"best {min(ours_runs) * 1000:.1f})")
+        print(f"  one SQL pass, same inputs  {reference * 1000:8.1f} ms (median of 9; "
+              f"best {min(reference_runs) * 1000:.1f})")
+        print(f"  ratio                      {ours / reference:8.2f}   (target ≤ 3; best/best "
+              f"{min(ours_runs) / min(reference_runs):.2f})")
         print(f"  recurring detection        {detection * 1000:8.1f} ms (refresh task, after "
               "imports and once a day; ratio with it "
               f"{(ours + detection) / reference:.2f})")
