@@ -73,6 +73,7 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
     import smbfinance.cashflow.tasks  # refresh, the cash-flow due check
     import smbfinance.events.tasks  # relay, purge, the webhooks due check
     import smbfinance.gdpr.tasks  # export builds, purge of expired exports
+    import smbfinance.integrations.tasks  # provider syncs, the sync due check
     import smbfinance.scheduler.tasks  # registers the tasks
     import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
 
