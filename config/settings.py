@@ -189,6 +189,7 @@ class TestingConfig(BaseConfig):
     WEBHOOK_REQUIRE_HTTPS = False
     WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     EVENTS_DISPATCH = False
+    SYNC_DISPATCH = False
 
 
 class ProductionConfig(BaseConfig):
