@@ -15,6 +15,7 @@ from strawberry.tools import merge_types
 
 from smbfinance.auth import graphql as auth_graphql
 from smbfinance.cashflow import graphql as cashflow_graphql
+from smbfinance.categorisation import graphql as categorisation_graphql
 from smbfinance.contacts import graphql as contacts_graphql
 from smbfinance.graphql.errors import should_mask_error
 from smbfinance.graphql.relay import NodeQuery
@@ -25,6 +26,7 @@ from smbfinance.transactions import graphql as transactions_graphql
 QUERIES: tuple[type, ...] = (
     auth_graphql.Query, NodeQuery, contacts_graphql.Query, invoices_graphql.Query,
     transactions_graphql.Query, reconciliation_graphql.Query, cashflow_graphql.Query,
+    categorisation_graphql.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,
