@@ -69,3 +69,14 @@ class SyncLogList(Schema):
     object = fields.Constant("list", dump_only=True)
     data = fields.List(fields.Nested(SyncLogOut), required=True)
     has_more = fields.Boolean(required=True)
+
+
+class SyncRequestedOut(Schema):
+    object = fields.Constant("sync_request", dump_only=True)
+    integration_id = fields.UUID(required=True)
+    status = fields.Constant("queued", dump_only=True)
+    attended = fields.Boolean(required=True, metadata={
+        "description": "A user is present: Ponto gets their IP as customerIpAddress"})
+    bank_synchronizations = fields.Integer(required=True, metadata={
+        "description": "Ponto accounts the bank will be asked about (0: read only)"})
+    requested_at = fields.DateTime(required=True)
