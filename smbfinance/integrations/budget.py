@@ -32,7 +32,7 @@ PONTO_READ_INTERVAL = timedelta(minutes=15)
 YUKI_CALLS_PER_DAY = 1000
 YUKI_CALLS_PER_RUN = 4  # Authenticate (usually cached), Administrations, two lists
 YUKI_INTERVAL = timedelta(minutes=15)
-MANUAL_SPACING = timedelta(minutes=1)  # a person's "sync now" pressed twice is one sync
+MANUAL_SPACING = timedelta(minutes=1)  # "sync now" pressed twice, or racing a tick: one sync
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 PERSON_RECHECK = timedelta(hours=24)
@@ -114,7 +114,10 @@ def plan(state: BudgetState, *, now: datetime, trigger: str, accounts: Iterable[
     if state.backoff_until is not None and state.backoff_until > now:
         return Plan(False, "backoff", next_allowed_at=state.backoff_until)
     manual = trigger == "manual"
-    if manual and state.last_sync_started_at is not None and \
+    # A run that started moments ago and did not fail (it may still be running, or a
+    # tick's task queued before it is arriving now): another one would read the same.
+    if trigger in ("manual", "tick") and state.last_error_code is None and \
+            state.last_sync_started_at is not None and \
             now - state.last_sync_started_at < MANUAL_SPACING:
         return Plan(False, "too_soon",
                     next_allowed_at=state.last_sync_started_at + MANUAL_SPACING)

@@ -32,7 +32,7 @@ def invoices(session, tenant):
 
 
 def test_open_items_become_invoices_once(client, db_session, tenant_a, connected, connectors,
-                                         yuki_sim):
+                                         yuki_sim, clock):
     # given a connected Yuki integration; when it syncs
     first = fx.run(db_session, tenant_a, connected, connectors)
     # then every open item is one invoice, in both directions, with a contact
@@ -46,7 +46,8 @@ def test_open_items_become_invoices_once(client, db_session, tenant_a, connected
     row = fx.integration_row(db_session, tenant_a, connected.id)
     assert row.external_id and row.calls_today == fx.logs(db_session, tenant_a,
                                                        connected.id)[-1].calls > 0
-    # when it syncs again a minute later; then nothing changes
+    # when it syncs again a few minutes later; then nothing changes
+    clock.advance(timedelta(minutes=2))
     second = fx.run(db_session, tenant_a, connected, connectors)
     assert second.status == "success"
     assert (second.counts["invoices_created"], second.counts["invoices_updated"],

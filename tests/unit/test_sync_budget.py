@@ -114,8 +114,12 @@ def test_an_open_circuit_stops_every_run_until_it_closes():
     assert budget.plan(yuki(), now=NOW, trigger="tick", breaker_open_until=NOW).run
 
 
-def test_the_tick_ignores_manual_spacing():
-    assert budget.plan(yuki(last_sync_started_at=NOW), now=NOW, trigger="tick").run
+def test_a_run_right_after_a_good_one_is_too_soon_but_not_after_a_failure():
+    just = yuki(last_sync_started_at=NOW - timedelta(seconds=30))
+    assert budget.plan(just, now=NOW, trigger="tick").reason == "too_soon"
+    assert budget.plan(just, now=NOW, trigger="webhook").run
+    failed = yuki(last_sync_started_at=NOW - timedelta(seconds=30), last_error_code="X")
+    assert budget.plan(failed, now=NOW, trigger="tick").run
 
 
 @pytest.mark.parametrize(("failures", "seconds"), [
