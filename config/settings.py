@@ -106,7 +106,7 @@ class BaseConfig:
     PONTO_REDIRECT_URI: str | None = None
     PONTO_CLIENT_CERT: str | None = None  # mutual TLS: certificate and key file paths
     PONTO_CLIENT_KEY: str | None = None
-    PONTO_WEBHOOK_ISSUER = "https://api.ibanity.com"
+    PONTO_WEBHOOK_ISSUER = "https://api.ibanity.com/ponto-connect"  # unverified
     YUKI_SERVICE_URL = "https://api.yukiworks.be/ws/AccountingInfo.asmx"
     SYNC_DISPATCH = True  # off: the tick claims due integrations but sends no task (tests)
 
