@@ -6,10 +6,19 @@ from typing import Any
 from uuid import UUID
 
 from flask import Response, current_app, request
+from flask.views import MethodView
 
 from smbfinance.extensions import db
-from smbfinance.integrations import schemas, sync_requests
+from smbfinance.integrations import (
+    connect_service,
+    connectors,
+    schemas,
+    sync_requests,
+    webhook_service,
+)
 from smbfinance.integrations import service as integrations
+from smbfinance.integrations.secrets import SecretBox
+from smbfinance.platform import redis_client
 from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.problems import problem
@@ -71,3 +80,44 @@ def _budget_spent(spent: sync_requests.SyncBudgetSpent) -> Response:
         spent.next_allowed_at.tzinfo)).total_seconds() + 0.999))
     return problem(429, spent.detail, title=spent.title, code=spent.code,
                    headers={"Retry-After": str(wait)}, **spent.extra)
+
+
+def _box() -> SecretBox:
+    return SecretBox.from_config(current_app.config["INTEGRATION_ENCRYPTION_KEYS"])
+
+
+@blp.route("/integrations/ponto/authorize")
+class PontoAuthorize(AuthenticatedView):
+    @blp.response(200, schemas.ConnectStartOut)
+    @blp.doc(security=BEARER)
+    def get(self) -> Any:
+        """Start connecting Ponto: the authorization URL to send the browser to (PKCE)."""
+        return connect_service.start_ponto_connect(
+            actor=current_actor(), settings=connectors.ponto_settings(current_app.config),
+            redis=redis_client(current_app), box=_box())
+
+
+@blp.route("/integrations/ponto/callback")
+class PontoCallback(AuthenticatedView):
+    @blp.arguments(schemas.ConnectCallbackArgs, location="query")
+    @blp.response(201, schemas.IntegrationOut)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Finish connecting Ponto with the code and state it sent back (same user)."""
+        return connect_service.finish_ponto_connect(
+            session=db.session, actor=current_actor(),
+            settings=connectors.ponto_settings(current_app.config),
+            redis=redis_client(current_app), box=_box(), code=args["code"],
+            state=args["state"], enqueue=_enqueue_sync)
+
+
+@blp.route("/webhooks/ponto")
+class PontoWebhooks(MethodView):
+    @blp.response(202, schemas.WebhookReceiptOut)
+    @blp.alt_response(401, description="Forged, stale or replayed: refused and counted")
+    def post(self) -> Any:
+        """Ponto's signed webhook (JWT in the Signature header); schedules the sync."""
+        return webhook_service.receive_ponto_webhook(
+            session=db.session, verifier=connectors.ponto_webhook_verifier(current_app),
+            body=request.get_data(cache=True), signature=request.headers.get("Signature"),
+            redis=redis_client(current_app))

@@ -80,3 +80,26 @@ class SyncRequestedOut(Schema):
     bank_synchronizations = fields.Integer(required=True, metadata={
         "description": "Ponto accounts the bank will be asked about (0: read only)"})
     requested_at = fields.DateTime(required=True)
+
+
+class ConnectStartOut(Schema):
+    object = fields.Constant("ponto_authorization", dump_only=True)
+    authorization_url = fields.String(required=True, metadata={
+        "description": "Send the user's browser here to choose their bank accounts"})
+    state = fields.String(required=True, metadata={
+        "description": "Bound to you and this company; comes back on the callback"})
+    expires_at = fields.DateTime(required=True)
+
+
+class ConnectCallbackArgs(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    state = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    scope = fields.String(validate=validate.Length(max=500))
+
+
+class WebhookReceiptOut(Schema):
+    object = fields.Constant("webhook_receipt", dump_only=True)
+    event_id = fields.String(required=True)
+    event_type = fields.String(required=True)
+    scheduled = fields.Function(lambda r: len(r.scheduled), required=True, metadata={
+        "type": "integer", "description": "Integrations whose sync is now due"})

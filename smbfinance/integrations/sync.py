@@ -182,6 +182,9 @@ class _Run:
             if integration is None:
                 return SyncOutcome("not_found", "no such integration")
             self._close_interrupted(integration, now)
+            if self.trigger == "tick" and integration.webhook_pending_at is not None:
+                # Ponto told us it holds new data: reading it is enough (no bank access).
+                self.trigger = "webhook"
             plan = budget.plan(budget_state(integration), now=now, trigger=self.trigger,
                                accounts=known_accounts(integration),
                                customer_ip=self.customer_ip,

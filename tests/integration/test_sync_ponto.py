@@ -9,7 +9,10 @@ from datetime import timedelta
 
 import pytest
 
+from smbfinance.db import transaction
 from smbfinance.integrations import sync
+from smbfinance.integrations.models import Integration
+from smbfinance.tenancy import tenant_scope
 from smbfinance.transactions.models import BankAccount, BankTransaction
 from tests.integration import sync_fixtures as fx
 from tests.integration.sync_fixtures import *  # noqa: F403  - the fixtures
@@ -153,3 +156,19 @@ def test_another_company_cannot_sync_it(client, db_session, tenant_a, tenant_b, 
                                          connectors):
     outcome = fx.run(db_session, tenant_b, connected, connectors)
     assert outcome.status == "not_found"
+
+
+def test_a_tick_after_a_webhook_only_reads(client, db_session, tenant_a, connected,
+                                           connectors, clock):
+    # given a synced integration, a webhook pending, and a bank access allowed again
+    fx.run(db_session, tenant_a, connected, connectors)
+    with tenant_scope(db_session, tenant_a.tenant_id), transaction(db_session):
+        row = db_session.get(Integration, (tenant_a.tenant_id, connected.id))
+        row.webhook_pending_at = clock.now()
+    clock.advance(timedelta(hours=7))
+    # when the tick runs it
+    outcome = fx.run(db_session, tenant_a, connected, connectors)
+    # then it read what Ponto holds, spent no bank access, and cleared the webhook
+    assert outcome.status == "success" and "synchronizations" not in outcome.counts
+    assert fx.logs(db_session, tenant_a, connected.id)[-1].trigger == "webhook"
+    assert fx.integration_row(db_session, tenant_a, connected.id).webhook_pending_at is None
