@@ -54,6 +54,8 @@ def request_sync(*, session: Session, actor: Actor, integration_id: uuid.UUID,
                  now: datetime | None = None) -> SyncRequested:
     require(actor, Permission.FINANCE_WRITE)
     now = now or utcnow()
+    if actor.kind != "user":
+        customer_ip = None  # a partner's server is not a user present at the bank
     with transaction(session):
         integration = session.get(Integration, (actor.tenant_id, integration_id))
         if integration is None:

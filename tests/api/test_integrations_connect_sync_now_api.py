@@ -15,6 +15,7 @@ from smbfinance.db import transaction, utcnow
 from smbfinance.integrations import rest
 from smbfinance.integrations.models import Integration
 from smbfinance.tenancy import tenant_scope
+from tests.api.test_api_keys_api import bearer, create_key
 from tests.api.test_integrations_api import connect
 from tests.conftest import TenantFixture
 from tests.factories import add_member
@@ -108,3 +109,18 @@ def test_another_company_gets_404_and_a_viewer_403(app, client, db_session, tena
     assert client.post(url(integration.id), headers=viewer.headers).status_code == 403
     assert client.post(url(integration.id)).status_code == 401
     assert not sent
+
+
+def test_a_partner_key_may_ask_but_the_sync_is_not_attended(app, client, db_session,
+                                                            tenant_a, sent):
+    # given a Ponto integration and a partner key allowed to write integrations
+    integration = connect(app, db_session, tenant_a)
+    change(db_session, tenant_a, integration.id, cursors={"accounts": {"acc-1": {}}})
+    key = create_key(client, tenant_a, "integrations:write")
+    # when the partner asks for a sync; then it is queued without a user's IP
+    response = client.post(url(integration.id), headers=bearer(key))
+    assert response.status_code == 202 and response.get_json()["attended"] is False
+    assert sent[0][1]["customer_ip"] is None
+    # and a read-only key may not ask
+    reader = create_key(client, tenant_a, "integrations:read")
+    assert client.post(url(integration.id), headers=bearer(reader)).status_code == 403
