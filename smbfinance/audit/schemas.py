@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from smbfinance.web.schemas import ListArgs
+from smbfinance.web.schemas import ListArgs, Timestamp
 
 
 def _hex(name: str) -> fields.Function:
@@ -21,8 +21,8 @@ class AuditListArgs(ListArgs):
     entity_id = fields.UUID()
     action = fields.String(metadata={"example": "invoice.opened"})
     actor_id = fields.UUID()
-    created_after = fields.AwareDateTime(metadata={"description": "Inclusive, with an offset"})
-    created_before = fields.AwareDateTime(metadata={"description": "Exclusive"})
+    created_after = Timestamp(metadata={"description": "Inclusive, with an offset"})
+    created_before = Timestamp(metadata={"description": "Exclusive"})
 
 
 class ActorOut(Schema):

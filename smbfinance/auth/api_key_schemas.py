@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from smbfinance.auth.scopes import SCOPES
-from smbfinance.web.schemas import ListArgs, StrictSchema
+from smbfinance.web.schemas import ListArgs, StrictSchema, Timestamp
 
 
 class ApiKeyIn(StrictSchema):
@@ -15,7 +15,7 @@ class ApiKeyIn(StrictSchema):
                          validate=validate.Length(min=1, max=len(SCOPES)),
                          metadata={"description": f"Any of: {', '.join(SCOPES)}",
                                    "example": ["invoices:read", "events:read"]})
-    expires_at = fields.AwareDateTime(allow_none=True, metadata={
+    expires_at = Timestamp(allow_none=True, metadata={
         "description": "Optional: the key stops working then (with an offset)"})
 
 

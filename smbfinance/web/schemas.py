@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+import datetime as dt
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 
 class StrictSchema(Schema):
@@ -22,3 +24,19 @@ class ListArgs(StrictSchema):
 
 
 DecimalString = fields.String  # decimals travel as strings; services check places
+
+
+class Timestamp(fields.AwareDateTime):
+    """A timestamp with an offset, within years 1900–2999 once in UTC: PostgreSQL and
+    Python's datetime cannot hold every value an offset can push past year 1 or 9999."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object,
+                     **kwargs: object) -> dt.datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_utc = parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+        if not 1900 <= in_utc.year <= 2999:
+            raise ValidationError("must be between the years 1900 and 2999")
+        return parsed

@@ -3,6 +3,7 @@ filters; only roles that may read it do; another tenant's entries never show."""
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import TenantFixture
@@ -66,3 +67,13 @@ def test_another_tenant_sees_none_of_it(client: FlaskClient, tenant_a: TenantFix
     assert paging.status_code == 404
     verified = client.get(f"{AUDIT}/verify", headers=tenant_b.headers).get_json()
     assert verified["ok"] is True and verified["entries_checked"] == len(theirs)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59",
+                                   "1850-01-01T00:00:00+00:00", "2026-01-01T00:00:00"])
+def test_timestamps_out_of_range_or_without_offset_are_422(
+        client: FlaskClient, tenant_a: TenantFixture, value: str) -> None:
+    response = client.get(AUDIT, headers=tenant_a.headers,
+                          query_string={"created_after": value})
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"][0]["field"] == "query:created_after"
