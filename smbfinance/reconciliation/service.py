@@ -40,6 +40,7 @@ from smbfinance.transactions.models import BankTransaction
 KINDS = ("automatic", "manual")
 STATUSES = ("active", "undone")
 MAX_ALLOCATIONS = 50
+PAGE = 2_000  # transactions matched at a time
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,33 @@ def reconcile(*, session: Session, actor: Actor, import_batch_id: uuid.UUID | No
     elif transaction_ids is not None:
         where = BankTransaction.id.in_(list(transaction_ids))
     with transaction(session):
-        return _reconcile(session, actor, where)
+        # An import's own rows need no lock: its transaction wrote (or updated) them, so
+        # nobody else can see or change them until it commits.
+        return _reconcile(session, actor, where, lock=import_batch_id is None)
 
 
-def _reconcile(session: Session, actor: Actor, where: ColumnElement[bool] | None) -> RunResult:
-    payments = sources.unallocated_payments(session, where=where, lock=True)
-    if not payments:
-        return RunResult(0, 0, 0, 0)
+def _reconcile(session: Session, actor: Actor, where: ColumnElement[bool] | None, *,
+               lock: bool = True) -> RunResult:
+    """Match page by page: memory follows the page and the open invoices, never the number
+    of transactions; invoices are read again after a page that settled some."""
     invoices = sources.open_invoices(session)
+    if not invoices:
+        return RunResult(0, 0, 0, 0)  # nothing is owed: nothing to match or suggest
     threshold, today = _settings(session, actor)
-    plan = plan_matches(payments, invoices, threshold=threshold, today=today)
-    made = _apply(session, actor, {p.id: p for p in payments}, plan.automatic)
-    stored = _store_suggestions(session, [p.id for p in payments], plan.suggestions)
-    return RunResult(transactions=len(payments), matches=len(made),
-                     allocations=sum(len(m.allocations) for m in made), suggestions=stored)
+    result = RunResult(0, 0, 0, 0)
+    for payments in sources.payment_pages(session, where=where, lock=lock, size=PAGE,
+                                          currencies={i.currency for i in invoices}):
+        plan = plan_matches(payments, invoices, threshold=threshold, today=today)
+        made = _apply(session, actor, {p.id: p for p in payments}, plan.automatic)
+        stored = _store_suggestions(session, [p.id for p in payments], plan.suggestions)
+        result = RunResult(result.transactions + len(payments), result.matches + len(made),
+                           result.allocations + sum(len(m.allocations) for m in made),
+                           result.suggestions + stored)
+        if made:
+            invoices = sources.open_invoices(session)
+            if not invoices:
+                break
+    return result
 
 
 def _settings(session: Session, actor: Actor) -> tuple[Decimal, date]:

@@ -5,7 +5,7 @@ have money to allocate. Runs inside the caller's tenant-scoped transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, select
@@ -44,9 +44,12 @@ def open_invoices(session: Session) -> list[OpenInvoice]:
 
 
 def unallocated_payments(session: Session, *, where: ColumnElement[bool] | None = None,
-                         lock: bool = False) -> list[Payment]:
-    """Booked transactions with money left to allocate, optionally narrowed by `where`;
-    `lock` takes them FOR UPDATE in id order (the order every reconciliation locks in)."""
+                         lock: bool = False, currencies: Collection[str] | None = None,
+                         after: uuid.UUID | None = None, limit: int | None = None,
+                         ) -> list[Payment]:
+    """Booked transactions with money left to allocate, in id order, optionally narrowed
+    by `where`, by currency, and to one page (`after`, `limit`); `lock` takes them FOR
+    UPDATE (id order is the order every reconciliation locks in)."""
     unallocated = func.abs(BankTransaction.amount) - BankTransaction.matched_amount
     query = (select(BankTransaction.id, BankTransaction.amount, BankTransaction.currency,
                     BankTransaction.booking_date, BankTransaction.counterparty_name,
@@ -57,6 +60,12 @@ def unallocated_payments(session: Session, *, where: ColumnElement[bool] | None 
              .order_by(BankTransaction.id))
     if where is not None:
         query = query.where(where)
+    if currencies is not None:
+        query = query.where(BankTransaction.currency.in_(list(currencies)))
+    if after is not None:
+        query = query.where(BankTransaction.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     if lock:
         query = query.with_for_update(of=BankTransaction)
     rows = session.execute(query).all()
@@ -67,6 +76,21 @@ def unallocated_payments(session: Session, *, where: ColumnElement[bool] | None 
                     structured_reference=r.structured_reference,
                     unallocated=Decimal(r.unallocated), auto_apply=r.id not in manual_only)
             for r in rows]
+
+
+def payment_pages(session: Session, *, where: ColumnElement[bool] | None, lock: bool,
+                  currencies: Collection[str], size: int) -> Iterator[list[Payment]]:
+    """unallocated_payments() a page at a time, so memory follows the page, not the file."""
+    after: uuid.UUID | None = None
+    while True:
+        page = unallocated_payments(session, where=where, lock=lock, currencies=currencies,
+                                    after=after, limit=size)
+        if not page:
+            return
+        yield page
+        if len(page) < size:
+            return
+        after = page[-1].id
 
 
 def _undone_automatically(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -307,3 +307,26 @@ def test_matching_and_undo_are_events_with_the_match_as_shown(
                                          "invoice.updated", "reconciliation.unmatched"]
     assert feed[1]["data"] == made and feed[3]["data"] == undone
     assert feed[0]["data"]["status"] == "paid" and feed[2]["data"]["status"] == "open"
+
+
+def test_payments_are_matched_page_by_page(
+        monkeypatch: pytest.MonkeyPatch, client: FlaskClient, tenant_a: TenantFixture,
+        customer: dict[str, Any]) -> None:
+    from smbfinance.reconciliation import service
+
+    # given pages of one transaction, and three payments of which two settle invoices
+    monkeypatch.setattr(service, "PAGE", 1)
+    first, second = (receivable(client, tenant_a, customer) for _ in range(2))
+    import_payments(client, tenant_a, [
+        Paid("121.00", days(0), ogm=first["payment_reference"]),
+        Paid("55.00", days(0), text="unrelated"),
+        Paid("121.00", days(0), ogm=second["payment_reference"])])
+    # then every page was matched, against invoices read again after each settlement
+    assert {invoice(client, tenant_a, i["id"])["status"] for i in (first, second)} == {"paid"}
+    assert len(matches(client, tenant_a)) == 2
+
+
+def test_nothing_owed_means_nothing_read(client: FlaskClient, tenant_a: TenantFixture) -> None:
+    import_payments(client, tenant_a, [Paid("10.00", days(0)), Paid("-5.00", days(0))])
+    run = client.post(RUNS, headers=tenant_a.headers, json={}).get_json()
+    assert (run["transactions"], run["matches"], run["suggestions"]) == (0, 0, 0)
