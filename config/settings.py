@@ -40,7 +40,10 @@ class BaseConfig:
     # Databases: the application connects as a role that owns nothing and cannot bypass RLS.
     SQLALCHEMY_DATABASE_URI: str | None = None
     MIGRATION_DATABASE_URL: str | None = None  # owner role, used by `smbfinance db upgrade`
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Connections idle longer than DB_PING_IDLE_SECONDS are pinged before use (smbfinance/
+    # pool.py), not every checkout; None falls back to no check at all.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": False}
+    DB_PING_IDLE_SECONDS: float | None = 10.0
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     DB_OWNER_ROLE = "smbfinance_owner"
     DB_APP_ROLE = "smbfinance_app"
@@ -185,7 +188,7 @@ class TestingConfig(BaseConfig):
     LOGIN_RATE_LIMIT_PER_IP = "10000 per minute"
     LOGIN_RATE_LIMIT_PER_ACCOUNT = "10000 per minute"
     REGISTER_RATE_LIMIT_PER_IP = "10000 per minute"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_size": 5}
     WEBHOOK_REQUIRE_HTTPS = False
     WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     EVENTS_DISPATCH = False

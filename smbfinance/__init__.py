@@ -38,6 +38,11 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    if app.config["DB_PING_IDLE_SECONDS"] is not None:
+        from smbfinance.pool import ping_when_idle
+
+        with app.app_context():
+            ping_when_idle(db.engine, idle_seconds=app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     jwt.init_app(app)
     limiter.init_app(app)
