@@ -99,3 +99,16 @@ def test_a_simulated_day_keeps_every_budget(client, db_session, tenant_a, tenant
                     budget.PONTO_UNATTENDED_PER_DAY
     used = sum(c for (company, _day), c in yuki_sim.calls.items() if company == "acme")
     assert 0 < used < budget.YUKI_CALLS_PER_DAY
+
+
+def test_the_scheduler_tick_runs_the_integrations_due_check(client, db_session, tenant_a,
+                                                            box, clock):
+    # given a due integration
+    fx.connect_yuki(db_session, tenant_a, box)
+    # when the beat's tick runs (tests send no sync task: SYNC_DISPATCH is off)
+    from smbfinance.scheduler.tasks import tick
+
+    result = tick.apply(kwargs={"now_iso": (clock.now() + timedelta(seconds=1)).isoformat()})
+    # then the integrations check claimed it
+    assert result.successful(), result.traceback
+    assert result.get()["integrations"] == 1
