@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import ingest, invoice_list, reconciliation, rls_overhead
+from bench import forecast, ingest, invoice_list, reconciliation, rls_overhead
 
 
 def main() -> None:
@@ -10,6 +10,7 @@ def main() -> None:
     invoice_list.main()
     reconciliation.main()
     ingest.main()
+    forecast.main()
 
 
 if __name__ == "__main__":
