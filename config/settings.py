@@ -97,6 +97,7 @@ class BaseConfig:
 
     CELERY_TASK_ALWAYS_EAGER = False
     SCHEDULER_TICK_SECONDS = 60.0
+    CELERY_VISIBILITY_TIMEOUT = 3600  # s before a dead worker's task is redelivered
 
     # Integrations (Ponto, Yuki): keys encrypting stored credentials, "id:base64key,..."
     # (first encrypts, all decrypt); see docs/integrations.md.
@@ -146,6 +147,8 @@ class BaseConfig:
             values["CORS_ORIGINS"] = _env_list(env["CORS_ORIGINS"])
         if env.get("TRUSTED_PROXIES"):
             values["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+        if env.get("CELERY_VISIBILITY_TIMEOUT"):
+            values["CELERY_VISIBILITY_TIMEOUT"] = int(env["CELERY_VISIBILITY_TIMEOUT"])
         if env.get("MAX_CONTENT_LENGTH"):
             values["MAX_CONTENT_LENGTH"] = int(env["MAX_CONTENT_LENGTH"])
         if env.get("LOG_JSON"):
