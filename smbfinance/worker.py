@@ -50,6 +50,9 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # How long an unacknowledged task waits before Redis hands it to another worker.
+        broker_transport_options={
+            "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)},
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
