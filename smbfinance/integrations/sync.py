@@ -223,12 +223,17 @@ class _Run:
 
     def _close_interrupted(self, integration: Integration, now: datetime) -> None:
         """A run left `running` by a killed worker (we hold the lock, so none really runs)
-        is closed as interrupted; its redelivered task is this run."""
-        self.session.execute(
+        is closed as interrupted; its redelivered task is this run. The integration then
+        says its last run failed, so the budget does not take it for a run just done."""
+        closed = self.session.execute(
             update(SyncLog).where(SyncLog.integration_id == integration.id,
                                   SyncLog.status == "running")
             .values(status="failed", finished_at=now, error_code="Interrupted",
-                    error="the worker stopped before the run ended; it was run again"))
+                    error="the worker stopped before the run ended; it was run again")
+            .returning(SyncLog.id)).all()
+        if closed:
+            integration.last_error_code = "Interrupted"
+            integration.last_error = "the worker stopped before the run ended"
 
     # -- Ponto -----------------------------------------------------------------------------
 

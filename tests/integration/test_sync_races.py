@@ -77,6 +77,8 @@ def test_two_ticks_and_a_manual_sync_racing_make_one_sync(app, box, yuki_sim, co
         claimed = dispatch.claim_due(session=session, now=now)
         outcomes = []
         for tenant_id, integration_id in claimed:
+            if integration_id != integration.id:
+                continue  # another test's committed integration, due at this clock
             with tenant_scope(session, tenant_id):
                 outcomes.append(sync.sync_integration(
                     session=session, tenant_id=tenant_id, integration_id=integration_id,
