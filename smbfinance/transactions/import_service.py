@@ -30,7 +30,7 @@ from smbfinance.db import new_id, on_commit, transaction, utcnow
 from smbfinance.errors import FieldError, Invalid, NotFound
 from smbfinance.reconciliation import service as reconciliation
 from smbfinance.transactions import csv_mapping_service as csv_mappings
-from smbfinance.transactions import importers, uploads
+from smbfinance.transactions import import_events, importers, uploads
 from smbfinance.transactions.importers.csv_mapping import CsvMapping
 from smbfinance.transactions.importers.model import (
     Entry,
@@ -263,6 +263,7 @@ def _run(session: Session, actor: Actor, batch: ImportBatch, fmt: str, stream: B
         importers.parser_for(cast(Format, fmt), csv_mapping).parse(stream))
     categorisation.apply_to_import_batch(session=session, actor=actor, import_batch_id=batch.id)
     reconciliation.reconcile(session=session, actor=actor, import_batch_id=batch.id)
+    import_events.completed(session, actor, batch)
 
 
 def _where(error: ImportFormatError) -> str:
@@ -296,6 +297,8 @@ def _finish_queued(session: Session, batch_id: uuid.UUID, status: str,
         batch.progress = {**(batch.progress or {}),
                           **(uploads.live_progress(session, batch_id) or {})}
         uploads.discard(session, batch_id)
+        session.flush()
+        import_events.failed(session, None, batch)
     return batch
 
 
@@ -352,10 +355,13 @@ def _record_rejection(session: Session, actor: Actor, batch_id: uuid.UUID, fmt: 
                       file_name: str | None, digest: str, size: int, strict: bool,
                       errors: list[dict[str, Any]]) -> None:
     with transaction(session):
-        session.add(ImportBatch(id=batch_id, format=fmt, status="rejected", file_name=file_name,
-                                file_sha256=digest, file_size=size, strict=strict,
-                                created_by=actor.user_id, errors=errors, statements=[],
-                                warnings=[], completed_at=utcnow()))
+        batch = ImportBatch(id=batch_id, format=fmt, status="rejected", file_name=file_name,
+                            file_sha256=digest, file_size=size, strict=strict,
+                            created_by=actor.user_id, errors=errors, statements=[],
+                            warnings=[], completed_at=utcnow())
+        session.add(batch)
+        session.flush()
+        import_events.failed(session, actor, batch)
 
 
 class _Importer:

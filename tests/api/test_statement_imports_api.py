@@ -112,3 +112,28 @@ def test_another_tenants_import_is_unknown(
     assert theirs.status_code == unknown.status_code == 404
     assert client.get("/api/v1/bank-accounts", headers=tenant_b.headers).get_json()["data"] == []
     assert _transactions(client, tenant_b) == 0
+
+
+def test_an_import_is_audited_and_told_to_partners(app, client, tenant_a) -> None:
+    from tests.api.test_events_api import publish
+    from tests.reconciling import Paid, camt, import_payments
+
+    # given one good import and one broken file
+    done = import_payments(client, tenant_a, [Paid("12.00", "2026-03-02")])
+    broken = client.post("/api/v1/imports", headers=tenant_a.headers,
+                         content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(camt([Paid("1.00", "2026-03-02")])[:-40]),
+                                        "broken.xml")})
+    assert broken.status_code == 422
+    publish(app, tenant_a)
+    # then partners see import.completed with its counts, and import.failed with the error
+    feed = client.get("/api/v1/events?types=import.completed,import.failed",
+                      headers=tenant_a.headers).get_json()["data"]
+    assert [e["type"] for e in feed] == ["import.completed", "import.failed"]
+    assert feed[0]["object_id"] == done["id"] and feed[0]["data"]["counts"]["created"] == 1
+    assert feed[1]["data"]["status"] == "rejected" and feed[1]["data"]["errors"]
+    # and the audit log holds both
+    actions = [e["action"] for e in client.get(
+        "/api/v1/audit-log?entity_type=import_batch", headers=tenant_a.headers
+    ).get_json()["data"]]
+    assert actions == ["import.failed", "import.completed"]
