@@ -684,6 +684,13 @@ def settle(invoice: Invoice) -> None:
     _settle(invoice)
 
 
+def announce(session: Session, actor: Actor, invoice: Invoice,
+             event_type: str | None = None) -> None:
+    """The invoice's event in the caller's transaction: `event_type`, or invoice.paid when
+    it is now paid and invoice.updated otherwise."""
+    _emit(session, actor, event_type or _paid_or_updated(invoice), invoice)
+
+
 def urgency_of(invoice: Invoice, context: TenantContext) -> rules.Urgency | None:
     return rules.effective_urgency(invoice.status, invoice.due_date, context.today,
                                    context.thresholds, invoice.manual_urgency)

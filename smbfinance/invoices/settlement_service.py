@@ -19,8 +19,8 @@ from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor
 from smbfinance.db import utcnow
 from smbfinance.invoices import rules
+from smbfinance.invoices import service as invoices
 from smbfinance.invoices.models import Invoice, InvoicePayment
-from smbfinance.invoices.service import _emit, _paid_or_updated, _settle, state
 
 
 def lock_invoices(session: Session, invoice_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
@@ -46,15 +46,15 @@ def settle(session: Session, *, actor: Actor, invoice: Invoice, amount: Decimal,
     if not settleable(invoice) or not Decimal(0) < amount <= invoice.outstanding:
         raise ValueError(f"{amount} does not fit invoice {invoice.id} ({invoice.status}, "
                          f"{invoice.outstanding} outstanding)")
-    before = state(invoice)
+    before = invoices.state(invoice)
     payment = InvoicePayment(invoice_id=invoice.id, kind="reconciliation", amount=amount,
                              currency=invoice.currency, paid_on=paid_on, reference=reference)
     session.add(payment)
     invoice.amount_paid += amount
-    _settle(invoice)
+    invoices.settle(invoice)
     audit.record(session, actor=actor, action="invoice.payment_recorded", entity_type="invoice",
-                 entity_id=invoice.id, before=before, after=state(invoice))
-    _emit(session, actor, _paid_or_updated(invoice), invoice)
+                 entity_id=invoice.id, before=before, after=invoices.state(invoice))
+    invoices.announce(session, actor, invoice)
     return payment
 
 
@@ -64,12 +64,12 @@ def reverse(session: Session, *, actor: Actor, invoice: Invoice, payment_id: uui
     payment = session.execute(select(InvoicePayment).where(
         InvoicePayment.id == payment_id, InvoicePayment.invoice_id == invoice.id,
         InvoicePayment.reversed_at.is_(None))).scalar_one()
-    before = state(invoice)
+    before = invoices.state(invoice)
     payment.reversed_at = utcnow()
     invoice.amount_paid -= payment.amount
     if rules.Status(invoice.status) in (rules.Status.PAID, rules.Status.PARTIALLY_PAID,
                                         rules.Status.OPEN):
-        _settle(invoice)
+        invoices.settle(invoice)
     audit.record(session, actor=actor, action="invoice.payment_reversed", entity_type="invoice",
-                 entity_id=invoice.id, before=before, after=state(invoice))
-    _emit(session, actor, "invoice.updated", invoice)
+                 entity_id=invoice.id, before=before, after=invoices.state(invoice))
+    invoices.announce(session, actor, invoice, "invoice.updated")
