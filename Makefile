@@ -33,8 +33,12 @@ install: $(STAMP)
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/smbfinance dev
 
+# One worker per core (at most 4), each with its own database and Redis; TEST_WORKERS=0 runs
+# in one process (for a debugger).
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --maxprocesses=4) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import forecast, ingest, invoice_list, reconciliation, rls_overhead
+from bench import forecast, ingest, invoice_list, reconciliation, rls_overhead, sync_dispatch
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
     reconciliation.main()
     ingest.main()
     forecast.main()
+    sync_dispatch.main([])
 
 
 if __name__ == "__main__":

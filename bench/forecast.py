@@ -202,6 +202,7 @@ def main() -> None:
     from smbfinance.auth.permissions import Actor
     from smbfinance.cashflow import service as cashflow
     from smbfinance.extensions import db
+    from smbfinance.heap import settle_after_start
     from smbfinance.tenancy import tenant_scope
     from smbfinance.web.auth import token_settings
 
@@ -229,6 +230,11 @@ def main() -> None:
             connection.commit()
         owner.dispose()
         print(f"forecast: {len(made.moves):,} transactions, {open_count:,} open invoices")
+        # From here on this process is an API worker answering forecasts: the generated
+        # company is in the database only (not ~100,000 dicts the collector walks), and
+        # the heap is settled as wsgi.py settles it.
+        del made
+        settle_after_start()
 
         def run_forecast() -> None:
             with tenant_scope(session, actor.tenant_id):

@@ -21,6 +21,7 @@ from flask import Response, g
 from config import normalise_database_url
 from smbfinance import create_app
 from smbfinance.auth import tenant_settings
+from smbfinance.heap import settle_after_start
 from smbfinance.invoices import queries
 
 app = create_app()
@@ -61,3 +62,6 @@ def bare_invoices() -> Response:
     g.setdefault("bare", True)
     body = {"object": "list", "data": rows[:LIMIT], "has_more": len(rows) > LIMIT}
     return Response(orjson.dumps(body, default=_default), mimetype="application/json")
+
+
+settle_after_start()  # as wsgi.py does once the app is built

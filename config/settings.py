@@ -196,6 +196,9 @@ class TestingConfig(BaseConfig):
     WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
     EVENTS_DISPATCH = False
     SYNC_DISPATCH = False
+    # No network beyond loopback in tests: Yuki is not configured (connecting it is a 409);
+    # tests that talk to Yuki point it at the simulator.
+    YUKI_SERVICE_URL: str | None = None
 
 
 class ProductionConfig(BaseConfig):

@@ -84,13 +84,14 @@ def _register_blueprints(api: Any) -> None:
     from smbfinance.invoices.rest import blp as invoices_blp
     from smbfinance.rates.rest import blp as rates_blp
     from smbfinance.reconciliation.rest import blp as reconciliation_blp
+    from smbfinance.tenant_deletion.rest import blp as tenant_deletion_blp
     from smbfinance.transactions.rest import blp as transactions_blp
     from smbfinance.webhooks.rest import blp as webhooks_blp
 
     for blueprint in (auth_blp, contacts_blp, invoices_blp, rates_blp, transactions_blp,
                       categorisation_blp, reconciliation_blp, audit_blp, api_keys_blp,
                       health_blp, cashflow_blp, events_blp, webhooks_blp, integrations_blp,
-                      gdpr_blp):
+                      gdpr_blp, tenant_deletion_blp):
         api.register_blueprint(blueprint)
 
 

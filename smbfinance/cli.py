@@ -83,6 +83,72 @@ def seed_demo() -> None:
     click.echo(f"✓ demo company {state}: {login.email} / {login.password}")
 
 
+@main.group(help="Keys sealing stored credentials and webhook secrets "
+                  "(INTEGRATION_ENCRYPTION_KEYS).")
+def keys() -> None:
+    pass
+
+
+@keys.command("generate", help="Print a new key, ready to put first in "
+                               "INTEGRATION_ENCRYPTION_KEYS.")
+@click.option("--id", "key_id", default=None,
+              help="Key id (letters, digits, - and _; default k<YYYYMMDD>).")
+def keys_generate(key_id: str | None) -> None:
+    from datetime import UTC, datetime
+
+    from smbfinance.integrations.secrets import generate_key, parse_keys
+
+    key_id = key_id or "k" + datetime.now(UTC).strftime("%Y%m%d")
+    entry = f"{key_id}:{generate_key()}"
+    try:
+        parse_keys(entry)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(entry)
+    click.echo("Put it first: INTEGRATION_ENCRYPTION_KEYS=\"" + entry + ",<current keys>\", "
+               "deploy, then run `smbfinance keys rotate`.", err=True)
+
+
+@keys.command("rotate", help="Re-seal every stored secret of every company under the first "
+                             "key; needs MIGRATION_DATABASE_URL (the owner role). Safe to "
+                             "re-run.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def keys_rotate(batch_size: int) -> None:
+    from sqlalchemy import create_engine
+
+    from config import load_config
+    from smbfinance.integrations import key_rotation_service as rotation
+    from smbfinance.integrations.secrets import SecretBox, SecretError
+
+    config = load_config(None)
+    url = config.get("MIGRATION_DATABASE_URL")
+    if not url:
+        raise click.ClickException("MIGRATION_DATABASE_URL is not set: rotation reads every "
+                                   "company's rows, which only the owner role may")
+    try:
+        box = SecretBox.from_config(config.get("INTEGRATION_ENCRYPTION_KEYS") or "")
+    except SecretError as error:
+        raise click.ClickException(f"INTEGRATION_ENCRYPTION_KEYS: {error}") from None
+    engine = create_engine(url)
+    try:
+        click.echo(f"• re-sealing under key {box.primary.id!r} …")
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"  {done}/{total}")
+
+        report = rotation.rotate_keys(engine=engine, box=box, batch_size=batch_size,
+                                      progress=progress)
+    finally:
+        engine.dispose()
+    columns = ", ".join(f"{label} {n}" for label, n in report.per_column.items())
+    click.echo(f"✓ {report.rotated} re-sealed under {box.primary.id!r} ({columns}); "
+               f"{len(report.failed)} could not be opened")
+    for failure in report.failed:
+        click.echo(f"  ! {failure}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
 @main.group(help="Exchange rates.")
 def rates() -> None:
     pass
@@ -94,15 +160,15 @@ def rates() -> None:
               help="The tenant whose conversions use these rates.")
 def rates_import(path: Path, tenant_id: Any) -> None:
     from smbfinance import create_app
-    from smbfinance.auth.models import Role, Tenant
-    from smbfinance.auth.permissions import Actor
+    from smbfinance.auth.models import Tenant
+    from smbfinance.auth.permissions import system_actor
     from smbfinance.errors import DomainError
     from smbfinance.extensions import db as database
     from smbfinance.rates import service as rates_service
     from smbfinance.tenancy import tenant_scope
 
     app = create_app()
-    actor = Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+    actor = system_actor(tenant_id)
     with app.app_context(), tenant_scope(database.session, tenant_id):
         if database.session.get(Tenant, tenant_id) is None:
             raise click.ClickException(f"no tenant {tenant_id}: see GET /api/v1/me for yours")
@@ -126,15 +192,15 @@ def rates_import(path: Path, tenant_id: Any) -> None:
 @click.option("--strict", is_flag=True, help="Refuse the file on any consistency warning.")
 def import_file(path: Path, tenant_id: Any, account_id: Any, strict: bool) -> None:
     from smbfinance import create_app
-    from smbfinance.auth.models import Role, Tenant
-    from smbfinance.auth.permissions import Actor
+    from smbfinance.auth.models import Tenant
+    from smbfinance.auth.permissions import system_actor
     from smbfinance.errors import DomainError
     from smbfinance.extensions import db as database
     from smbfinance.tenancy import tenant_scope
     from smbfinance.transactions import import_service
 
     app = create_app()
-    actor = Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+    actor = system_actor(tenant_id)
     size = path.stat().st_size
     with app.app_context(), tenant_scope(database.session, tenant_id):
         if database.session.get(Tenant, tenant_id) is None:
@@ -182,6 +248,10 @@ def beat() -> None:
 from smbfinance.cashflow.cli import forecast as _forecast  # noqa: E402  - `smbfinance forecast`
 
 main.add_command(_forecast)
+
+from smbfinance.tenant_deletion.cli import tenants as _tenants  # noqa: E402  - `smbfinance tenants`
+
+main.add_command(_tenants)
 
 if __name__ == "__main__":
     main()

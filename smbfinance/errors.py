@@ -65,6 +65,14 @@ class PreconditionFailed(DomainError):
     title = "Precondition failed"
 
 
+class Unavailable(DomainError):
+    """The request could not be completed now, through no fault of its input, and nothing
+    was written: trying again may work."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+
+
 @dataclass
 class ErrorList:
     """Collects field errors while validating, then raises them together."""

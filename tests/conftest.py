@@ -34,7 +34,7 @@ def infrastructure() -> Iterator[Infrastructure]:
         database_url=None,
         migration_url=None,
         admin_url=os.environ.get("TEST_DATABASE_URL"),
-        redis_url=os.environ.get("TEST_REDIS_URL"),
+        redis_url=_own_redis_database(os.environ.get("TEST_REDIS_URL")),
         recreate=True,
         persist_redis=False,
         say=lambda _msg: None,
@@ -43,6 +43,18 @@ def infrastructure() -> Iterator[Infrastructure]:
     yield infra
     _drop_database(infra)
     infra.stop()
+
+
+def _own_redis_database(url: str | None) -> str | None:
+    """A given Redis server is shared by the parallel workers (pytest-xdist): each takes its
+    own database number, so a test that empties Redis empties only its worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if url is None or not worker.startswith("gw"):
+        return url
+    from redis.connection import parse_url
+
+    base = url.rsplit("/", 1)[0] if parse_url(url).get("db") is not None else url.rstrip("/")
+    return f"{base}/{1 + int(worker[2:]) % 15}"
 
 
 class IsolatedClient(FlaskClient):

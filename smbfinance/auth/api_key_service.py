@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from smbfinance.audit import service as audit
 from smbfinance.auth import scopes as scope_rules
 from smbfinance.auth.api_key_models import ApiKey
-from smbfinance.auth.models import Role
+from smbfinance.auth.models import Role, Tenant
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import Conflict, Invalid, NotFound, Unauthenticated
@@ -137,7 +137,9 @@ def authenticate(*, session: Session, token: str) -> Actor:
         found = session.execute(
             select(ApiKey.id, ApiKey.scopes, ApiKey.expires_at, ApiKey.revoked_at,
                    ApiKey.last_used_at)
-            .where(ApiKey.key_hash == _digest(token))).one_or_none()
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.key_hash == _digest(token), Tenant.closed_at.is_(None))
+        ).one_or_none()
         now = utcnow()
         if (found is None or found.revoked_at is not None
                 or (found.expires_at is not None and found.expires_at <= now)):

@@ -51,6 +51,9 @@ class Tenant(IdMixin, TimestampMixin, Base):
     base_currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR")
     time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="Europe/Brussels")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # Set when the owner confirms the company's deletion (smbfinance.tenant_deletion): a
+    # closed company refuses every sign-in, token and API key until reopened or purged.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(IdMixin, TimestampMixin, Base):

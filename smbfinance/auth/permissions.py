@@ -60,6 +60,12 @@ class Actor:
         return self.user_id if self.user_id is not None else self.api_key_id
 
 
+def system_actor(tenant_id: uuid.UUID) -> Actor:
+    """Work done on nobody's request (a sync writing provider data): the audit log names
+    the system (kind, no id); the role lets it do everything but transfer ownership."""
+    return Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+
+
 def _key_permissions(scopes: frozenset[str]) -> frozenset[Permission]:
     """What a key's scopes allow at the service level; which route is open to which scope
     is decided before (web/auth.py, auth/scopes.py): services only see finance reads and

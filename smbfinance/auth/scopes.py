@@ -23,6 +23,8 @@ RESOURCES: dict[str, str] = {
     "integrations": "integrations",
 }
 READ_ONLY = frozenset({"events", "audit"})
+# Never open to a key, whatever RESOURCES says: deleting the company is an owner's act.
+PEOPLE_ONLY = frozenset({"tenant_deletion"})
 SCOPES: tuple[str, ...] = tuple(sorted(
     {f"{r}:read" for r in RESOURCES.values()}
     | {f"{r}:write" for r in RESOURCES.values() if r not in READ_ONLY}))
@@ -31,6 +33,8 @@ READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def required_scope(blueprint: str | None, method: str) -> str | None:
     """The scope a route needs, or None when API keys may not use it at all."""
+    if blueprint in PEOPLE_ONLY:
+        return None
     resource = RESOURCES.get(blueprint or "")
     if resource is None:
         return None

@@ -183,6 +183,9 @@ def _sign_in(
         tenant = session.get(Tenant, tenant_id)
         if membership is None or tenant is None:
             raise Unauthenticated(INVALID_CREDENTIALS)
+        if tenant.closed_at is not None:
+            raise Unauthenticated("this company is closed for deletion: an owner can "
+                                  "reopen it (POST /api/v1/tenant/reopen)")
         user = session.execute(
             select(User).where(User.id == user_id).with_for_update()
         ).scalar_one()
@@ -266,7 +269,7 @@ _AUTHENTICATE = (
     " JOIN refresh_token_families f ON f.tenant_id = m.tenant_id AND f.user_id = m.user_id"
     " JOIN tenants t ON t.id = m.tenant_id"
     " WHERE m.user_id = %(user_id)s AND f.id = %(family_id)s"
-    " AND f.revoked_at IS NULL AND f.expires_at > %(now)s"
+    " AND f.revoked_at IS NULL AND f.expires_at > %(now)s AND t.closed_at IS NULL"
 )
 
 

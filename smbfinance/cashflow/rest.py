@@ -89,9 +89,9 @@ class PlannedItems(AuthenticatedView):
         return {"data": cashflow.list_planned(session=db.session, actor=current_actor())}
 
     @blp.arguments(schemas.PlannedIn)
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(201, schemas.PlannedOut)
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Plan a one-off or repeating amount (signed: + in, − out)."""
         item = cashflow.create_planned(session=db.session, actor=current_actor(), data=body)
@@ -135,9 +135,9 @@ class Scenarios(AuthenticatedView):
         return {"data": cashflow.list_scenarios(session=db.session, actor=current_actor())}
 
     @blp.arguments(schemas.ScenarioIn)
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(201, schemas.ScenarioOut)
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Save a scenario; see its forecast at /cashflow/forecast?scenario_id=."""
         scenario = cashflow.create_scenario(session=db.session, actor=current_actor(),

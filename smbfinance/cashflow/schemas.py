@@ -242,13 +242,20 @@ class KpisOut(Schema):
 class AlertOut(Schema):
     id = fields.UUID(required=True)
     object = fields.Constant("alert", dump_only=True)
-    kind = fields.String(required=True)
-    line = fields.String(required=True, metadata={"description": "expected or p10"})
+    kind = fields.String(required=True, metadata={
+        "description": "low_cash, webhook_endpoint_disabled or integration_consent_expiring"})
+    line = fields.String(allow_none=True, metadata={"description": "expected or p10 "
+                                                                   "(low_cash only)"})
     status = fields.String(required=True)
-    crossing_date = fields.Date(required=True)
-    balance = fields.String(required=True)
-    threshold = fields.String(required=True)
-    currency = fields.String(required=True)
+    crossing_date = fields.Date(allow_none=True, metadata={
+        "description": "low_cash: the day the line crosses; integration_consent_expiring: "
+                       "the day the consent ends"})
+    balance = fields.String(allow_none=True)
+    threshold = fields.String(allow_none=True)
+    currency = fields.String(allow_none=True)
+    subject_id = fields.UUID(allow_none=True, metadata={
+        "description": "The webhook endpoint or integration the alert is about"})
+    message = fields.String(allow_none=True)
     raised_at = fields.DateTime(required=True)
     acknowledged_at = fields.DateTime(allow_none=True)
     resolved_at = fields.DateTime(allow_none=True)

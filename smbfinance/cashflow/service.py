@@ -692,17 +692,26 @@ def alert_representation(alert: Alert) -> dict[str, Any]:
             "currency": alert.currency, "raised_at": alert.raised_at}
 
 
+def _visible(actor: Actor) -> Any:
+    # Alerts about webhook endpoints and integrations (audience `owners`, migration 0014)
+    # are for the people who can fix them.
+    if actor.can(Permission.INTEGRATION_SECRETS):
+        return Alert.audience.in_(("finance", "owners"))
+    return Alert.audience == "finance"
+
+
 def list_alerts(*, session: Session, actor: Actor, status: str | None = None) -> list[Alert]:
     require(actor, Permission.FINANCE_READ)
-    query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(200)
+    query = select(Alert).where(_visible(actor)).order_by(
+        Alert.raised_at.desc(), Alert.id.desc()).limit(200)
     if status:
         query = query.where(Alert.status == status)
     with transaction(session):
         return list(session.execute(query).scalars().all())
 
 
-def _get_alert(session: Session, alert_id: uuid.UUID) -> Alert:
-    found = session.execute(select(Alert).where(Alert.id == alert_id)
+def _get_alert(session: Session, alert_id: uuid.UUID, actor: Actor) -> Alert:
+    found = session.execute(select(Alert).where(Alert.id == alert_id, _visible(actor))
                             .with_for_update()).scalar_one_or_none()
     if found is None:
         raise NotFound(f"no alert {alert_id}")
@@ -712,13 +721,13 @@ def _get_alert(session: Session, alert_id: uuid.UUID) -> Alert:
 def get_alert(*, session: Session, actor: Actor, alert_id: uuid.UUID) -> Alert:
     require(actor, Permission.FINANCE_READ)
     with transaction(session):
-        return _get_alert(session, alert_id)
+        return _get_alert(session, alert_id, actor)
 
 
 def acknowledge_alert(*, session: Session, actor: Actor, alert_id: uuid.UUID) -> Alert:
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
-        alert = _get_alert(session, alert_id)
+        alert = _get_alert(session, alert_id, actor)
         if alert.status == "open":
             alert.status, alert.acknowledged_at = "acknowledged", utcnow()
             alert.acknowledged_by = actor.user_id
@@ -730,7 +739,7 @@ def resolve_alert(*, session: Session, actor: Actor, alert_id: uuid.UUID) -> Ale
     """Close an alert by hand; while its crossing lasts no new one is raised for that line."""
     require(actor, Permission.FINANCE_WRITE)
     with transaction(session):
-        alert = _get_alert(session, alert_id)
+        alert = _get_alert(session, alert_id, actor)
         if alert.status in ("open", "acknowledged"):
             alert.status, alert.resolved_at, alert.resolved_by = ("resolved", utcnow(),
                                                                    actor.user_id)

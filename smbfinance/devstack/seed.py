@@ -50,3 +50,10 @@ def seed_demo(*, session: Session, settings: tokens.TokenSettings) -> DemoLogin:
         session.rollback()
         create_demo_invoices(session=session, actor=owner, today=context.today)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, created=True)
+
+
+def demo_owner(*, session: Session, settings: tokens.TokenSettings) -> Actor:
+    """The demo company's owner, found by signing in as them (as a person would)."""
+    signed_in = auth.login(session=session, settings=settings, email=DEMO_EMAIL,
+                           password=DEMO_PASSWORD)
+    return Actor(user_id=signed_in.user.id, tenant_id=signed_in.tenant.id, role=Role.OWNER)

@@ -1,8 +1,10 @@
 """`make run`: the whole stack in one command, stopped by one Ctrl-C.
 
 Starts embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are unset, prepares
-roles and migrations, seeds the demo company, then runs gunicorn (API), a Celery worker
-and Celery beat as child processes, and stops all of it together.
+roles and migrations, seeds the demo company, starts the Ponto and Yuki simulators on
+loopback and connects the demo company to both (devstack/integrations.py), then runs
+gunicorn (API), a Celery worker and Celery beat as child processes, and stops all of it
+together.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
+from smbfinance.devstack import integrations as live
+from smbfinance.devstack.embedded import free_port
 from smbfinance.devstack.prepare import Infrastructure, migrate, provide
 
 DEV_DATABASE = "smbfinance_dev"
@@ -52,6 +56,14 @@ def run_dev(*, root: Path, port: int, host: str = "127.0.0.1") -> int:
         os.environ.update(env)
         migrate(env_name="development", infrastructure=infra, say=say)
         login = _seed(say)
+        base = f"http://{host}:{port}"
+        simulators = None
+        if live.wanted(os.environ):
+            simulators = _start_simulators(root, env, base, children)
+            if simulators is None:
+                return 1
+            os.environ.update(env)
+            _connect_demo(say)
         python = sys.executable
         specs = [
             ("api", [python, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", "2",
@@ -65,11 +77,10 @@ def run_dev(*, root: Path, port: int, host: str = "127.0.0.1") -> int:
         for name, command in specs:
             say(f"• starting {name} …")
             children.append((name, subprocess.Popen(command, cwd=root, env=env)))  # noqa: S603
-        base = f"http://{host}:{port}"
         if not _wait_ready(f"{base}/health/ready", children):
             say("✗ the API did not become ready: see the log lines above")
             return 1
-        _banner(base, login)
+        _banner(base, login, simulators)
         return _supervise(children)
     finally:
         _stop(children)
@@ -102,6 +113,41 @@ def _seed(say_: object) -> object:
     return login
 
 
+def _start_simulators(root: Path, env: dict[str, str], base: str,
+                      children: list[tuple[str, subprocess.Popen[bytes]]],
+                      ) -> live.Simulators | None:
+    """The simulators as a supervised child; the adapters' settings in `env` point at them."""
+    simulators = live.Simulators(ponto_port=free_port(), yuki_port=free_port())
+    say("• starting the Ponto and Yuki simulators …")
+    process = live.start(simulators, root=root, env=env)
+    children.append(("simulators", process))
+    if not live.wait_ready(simulators, process):
+        say("✗ the simulators did not start: see the log lines above "
+            f"(or set {live.SWITCH}=off to run without them)")
+        return None
+    env.update(simulators.env(api_base=base))
+    return simulators
+
+
+def _connect_demo(say_: object) -> None:
+    from smbfinance import create_app
+    from smbfinance.devstack.seed import demo_owner
+    from smbfinance.extensions import db
+    from smbfinance.integrations.tasks import enqueue_sync
+    from smbfinance.platform import redis_client
+    from smbfinance.web.auth import token_settings
+
+    app = create_app("development")
+    with app.app_context():
+        owner = demo_owner(session=db.session, settings=token_settings(app))
+        live.connect_demo(session=db.session, owner=owner, config=app.config,
+                          redis=redis_client(app), enqueue=enqueue_sync)
+        db.session.remove()
+        db.engine.dispose()
+    say("• demo company connected to the simulators: Ponto (OAuth code + PKCE) and Yuki "
+        "(access key); first syncs queued")
+
+
 def _wait_ready(url: str, children: list[tuple[str, subprocess.Popen[bytes]]]) -> bool:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -117,7 +163,7 @@ def _wait_ready(url: str, children: list[tuple[str, subprocess.Popen[bytes]]]) -
     return False
 
 
-def _banner(base: str, login: object) -> None:
+def _banner(base: str, login: object, simulators: live.Simulators | None = None) -> None:
     email = getattr(login, "email", "")
     password = getattr(login, "password", "")
     say("")
@@ -129,6 +175,20 @@ def _banner(base: str, login: object) -> None:
     say(f"  Demo login   {email} / {password}")
     say(f"  Try it       curl -s {base}/api/v1/auth/login -H 'Content-Type: application/json' "
         f"-d '{{\"email\": \"{email}\", \"password\": \"{password}\"}}'")
+    if simulators is not None:
+        say(f"  Ponto sim    {simulators.ponto_api}   (bank: Bakkerij Peeters' account)")
+        say(f"  Yuki sim     {simulators.yuki_service}   (its administration)")
+        say("  Live data    the demo company is connected to both simulators; its first sync "
+            "runs within a minute, then the tick every minute does what each provider allows")
+        say("  Watch it     TOKEN=$(curl -s " + base + "/api/v1/auth/login -H 'Content-Type: "
+            f"application/json' -d '{{\"email\": \"{email}\", \"password\": \"{password}\"}}'"
+            " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')")
+        for path, what in (("integrations", "health, synchronized_at"),
+                           ("transactions", "bank transactions from Ponto"),
+                           ("invoices", "newest first: Yuki's (detail: source \"yuki\")"),
+                           ("bank-accounts", "balances with synchronized_at")):
+            say(f"               curl -s -H \"Authorization: Bearer $TOKEN\" "
+                f"{base}/api/v1/{path}   # {what}")
     say("  Ctrl-C stops everything; the next `make run` reuses the data in .data/dev.")
     say("")
 

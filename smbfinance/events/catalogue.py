@@ -1,8 +1,9 @@
 """The event types a partner can subscribe to (docs/events.md shows their payloads).
 
 DOMAIN.md names the domain events; `invoice.opened`, `invoice.cancelled` and the contact
-events are added where a partner needs the transition itself (ADR 0023). Types of domains
-that are not wired yet are listed so that endpoints can subscribe ahead of them.
+events are added where a partner needs the transition itself (ADR 0023). Bulk writes
+(statement imports, provider syncs) send one summary event, `import.completed` or
+`sync.succeeded`, instead of one `transaction.*` per row (ADR 0036).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from smbfinance.audit import service as audit
 from smbfinance.auth import service as auth_service
+from smbfinance.auth.models import Tenant
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.db import on_commit, transaction, utcnow
 from smbfinance.errors import NotFound
@@ -91,8 +92,14 @@ def list_exports(*, session: Session, actor: Actor, limit: int | None = None,
 def download(*, session: Session, export_id: uuid.UUID,
              now: datetime | None = None) -> tuple[GdprExport, bytes]:
     """The ZIP of a ready export, in the session's (token's) tenant scope. An expired
-    export loses its content here if the daily purge has not yet run."""
+    export loses its content here if the daily purge has not yet run. A closed company's
+    links stop working (ADR 0038): its data is not readable until an owner reopens it."""
     with transaction(session):
+        closed = session.execute(select(Tenant.closed_at).where(
+            Tenant.id == current_tenant_id(session))).scalar_one_or_none()
+        if closed is not None:
+            raise NotFound("the company is closed for deletion: its exports cannot be "
+                           "downloaded unless an owner reopens it")
         export = _find(session, export_id)
         _expire_if_due(export, now or utcnow())
         if export.status != "ready" or export.content is None:

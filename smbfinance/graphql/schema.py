@@ -13,25 +13,30 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from smbfinance.audit import graphql as audit_graphql
 from smbfinance.auth import graphql as auth_graphql
 from smbfinance.cashflow import graphql as cashflow_graphql
 from smbfinance.categorisation import graphql as categorisation_graphql
 from smbfinance.contacts import graphql as contacts_graphql
+from smbfinance.events import graphql as events_graphql
 from smbfinance.graphql.errors import should_mask_error
 from smbfinance.graphql.relay import NodeQuery
+from smbfinance.integrations import graphql as integrations_graphql
 from smbfinance.invoices import graphql as invoices_graphql
 from smbfinance.reconciliation import graphql as reconciliation_graphql
 from smbfinance.transactions import graphql as transactions_graphql
+from smbfinance.webhooks import graphql as webhooks_graphql
 
 QUERIES: tuple[type, ...] = (
     auth_graphql.Query, NodeQuery, contacts_graphql.Query, invoices_graphql.Query,
     transactions_graphql.Query, reconciliation_graphql.Query, cashflow_graphql.Query,
-    categorisation_graphql.Query,
+    categorisation_graphql.Query, integrations_graphql.Query, audit_graphql.Query,
+    events_graphql.Query, webhooks_graphql.Query,
 )
 MUTATIONS: tuple[type, ...] = (
     auth_graphql.Mutation, contacts_graphql.Mutation, invoices_graphql.Mutation,
     reconciliation_graphql.Mutation, cashflow_graphql.Mutation,
-    transactions_graphql.Mutation,
+    transactions_graphql.Mutation, integrations_graphql.Mutation, webhooks_graphql.Mutation,
 )
 
 

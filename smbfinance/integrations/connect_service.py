@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.db import on_commit, transaction, utcnow
 from smbfinance.errors import Conflict, Invalid
@@ -117,6 +118,10 @@ def finish_ponto_connect(*, session: Session, actor: Actor,
     name = str(info.get("name") or "Ponto")[:200]
     credentials = ponto_service.credentials_of(tokens)
     with transaction(session):
+        # Two connect flows for one organization finishing together would both find none
+        # and insert, the second failing on the unique index: as for Yuki, one waits.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"{actor.tenant_id}:ponto:{organization}"})
         integration = session.execute(select(Integration).where(
             Integration.provider == "ponto", Integration.external_id == organization,
             Integration.status != "disconnected")).scalar_one_or_none()
@@ -134,6 +139,10 @@ def finish_ponto_connect(*, session: Session, actor: Actor,
             integration.last_error_code = integration.last_error = None
             integration.backoff_until = None
             integration.next_sync_at = utcnow()
+        session.flush()
+        audit.record(session, actor=actor, action="integration.connected",
+                     entity_type="integration", entity_id=integration.id,
+                     after=service.audit_view(integration))
         tenant_id, integration_id = actor.tenant_id, integration.id
         on_commit(session, lambda: enqueue(tenant_id, integration_id, trigger="connect"))
     return integration

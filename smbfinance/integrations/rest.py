@@ -12,13 +12,14 @@ from smbfinance.extensions import db
 from smbfinance.integrations import (
     connect_service,
     connectors,
+    disconnect_service,
     schemas,
     sync_requests,
     webhook_service,
+    yuki_connect_service,
 )
 from smbfinance.integrations import service as integrations
-from smbfinance.integrations.secrets import SecretBox
-from smbfinance.platform import redis_client
+from smbfinance.integrations import settings as app_settings
 from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.problems import problem
@@ -41,6 +42,36 @@ class Integrations(AuthenticatedView):
         return {"data": page.items, "has_more": page.has_more}
 
 
+@blp.route("/integrations/<uuid:integration_id>")
+class IntegrationById(AuthenticatedView):
+    @blp.response(200, schemas.IntegrationOut)
+    @blp.doc(security=BEARER)
+    def delete(self, integration_id: UUID) -> Any:
+        """Disconnect (Ponto: revoke at Ponto first); credentials forgotten, data and sync
+        logs kept; idempotent."""
+        return disconnect_service.disconnect(
+            session=db.session, actor=current_actor(), integration_id=integration_id,
+            box=app_settings.box(), ponto_settings=app_settings.ponto_settings(),
+            redis=app_settings.redis())
+
+
+@blp.route("/integrations/yuki")
+class YukiConnect(AuthenticatedView):
+    @blp.arguments(schemas.YukiConnectIn)
+    @blp.response(201, schemas.IntegrationOut)
+    @blp.alt_response(502, description="Yuki answered wrongly; nothing stored")
+    @blp.alt_response(503, description="Yuki unreachable or its quota spent; nothing stored")
+    @blp.doc(security=BEARER)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Connect Yuki with its web-service access key (checked at Yuki, stored sealed)."""
+        try:
+            return yuki_connect_service.connect_yuki(
+                session=db.session, actor=current_actor(), box=app_settings.box(),
+                enqueue=_enqueue_sync, settings=app_settings.yuki_settings(), **body)
+        except yuki_connect_service.ProviderUnreachable as error:
+            return problem(error.status, error.detail, title=error.title, code=error.code)
+
+
 @blp.route("/integrations/<uuid:integration_id>/sync-logs")
 class SyncLogs(AuthenticatedView):
     @blp.arguments(ListArgs, location="query")
@@ -54,10 +85,9 @@ class SyncLogs(AuthenticatedView):
 
 
 def _enqueue_sync(*args: Any, **kwargs: Any) -> None:
-    if current_app.config.get("SYNC_DISPATCH", True):
-        from smbfinance.integrations.tasks import enqueue_sync
-
-        enqueue_sync(*args, **kwargs)
+    # settings.enqueue_sync is looked up at each call, not bound at import; tests replace
+    # this module's _enqueue_sync.
+    app_settings.enqueue_sync(*args, **kwargs)
 
 
 @blp.route("/integrations/<uuid:integration_id>/sync")
@@ -82,10 +112,6 @@ def _budget_spent(spent: sync_requests.SyncBudgetSpent) -> Response:
                    headers={"Retry-After": str(wait)}, **spent.extra)
 
 
-def _box() -> SecretBox:
-    return SecretBox.from_config(current_app.config["INTEGRATION_ENCRYPTION_KEYS"])
-
-
 @blp.route("/integrations/ponto/authorize")
 class PontoAuthorize(AuthenticatedView):
     @blp.response(200, schemas.ConnectStartOut)
@@ -93,8 +119,8 @@ class PontoAuthorize(AuthenticatedView):
     def get(self) -> Any:
         """Start connecting Ponto: the authorization URL to send the browser to (PKCE)."""
         return connect_service.start_ponto_connect(
-            actor=current_actor(), settings=connectors.ponto_settings(current_app.config),
-            redis=redis_client(current_app), box=_box())
+            actor=current_actor(), settings=app_settings.ponto_settings(),
+            redis=app_settings.redis(), box=app_settings.box())
 
 
 @blp.route("/integrations/ponto/callback")
@@ -105,9 +131,8 @@ class PontoCallback(AuthenticatedView):
     def get(self, args: dict[str, Any]) -> Any:
         """Finish connecting Ponto with the code and state it sent back (same user)."""
         return connect_service.finish_ponto_connect(
-            session=db.session, actor=current_actor(),
-            settings=connectors.ponto_settings(current_app.config),
-            redis=redis_client(current_app), box=_box(), code=args["code"],
+            session=db.session, actor=current_actor(), settings=app_settings.ponto_settings(),
+            redis=app_settings.redis(), box=app_settings.box(), code=args["code"],
             state=args["state"], enqueue=_enqueue_sync)
 
 
@@ -120,4 +145,4 @@ class PontoWebhooks(MethodView):
         return webhook_service.receive_ponto_webhook(
             session=db.session, verifier=connectors.ponto_webhook_verifier(current_app),
             body=request.get_data(cache=True), signature=request.headers.get("Signature"),
-            redis=redis_client(current_app))
+            redis=app_settings.redis())

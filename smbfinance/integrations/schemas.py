@@ -103,3 +103,14 @@ class WebhookReceiptOut(Schema):
     event_type = fields.String(required=True)
     scheduled = fields.Function(lambda r: len(r.scheduled), required=True, metadata={
         "type": "integer", "description": "Integrations whose sync is now due"})
+
+
+class YukiConnectIn(Schema):
+    access_key = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                               load_only=True, metadata={
+        "description": "Yuki's web-service access key (Settings → Web service access); "
+                       "stored encrypted, never returned"})
+    administration_id = fields.String(validate=validate.Length(min=1, max=100), metadata={
+        "description": "The Yuki administration to read (needed when the key opens several)"})
+    administration_name = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "Or its exact name"})

@@ -31,6 +31,14 @@ def credentials_context(tenant_id: uuid.UUID, integration_id: uuid.UUID) -> str:
     return f"integration:{tenant_id}:{integration_id}"
 
 
+def audit_view(integration: Integration) -> dict[str, Any]:
+    """What the audit log records of an integration on connect and disconnect (never a
+    secret: the key id only)."""
+    return {"provider": integration.provider, "status": integration.status,
+            "external_id": integration.external_id, "display_name": integration.display_name,
+            "credentials_key_id": integration.credentials_key_id}
+
+
 def list_integrations(*, session: Session, actor: Actor, provider: str | None = None,
                       limit: int | None = None, starting_after: uuid.UUID | None = None,
                       ) -> Page[Integration]:

@@ -22,11 +22,13 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from smbfinance.auth.models import Role
-from smbfinance.auth.permissions import Actor
+from smbfinance.auth.permissions import system_actor
 from smbfinance.categorisation import service as categorisation
 from smbfinance.categorisation.service import MAX_APPLY_IDS
 from smbfinance.db import new_id, transaction, utcnow
+from smbfinance.events import alerts as event_alerts
+from smbfinance.events import emit
+from smbfinance.events import objects as event_objects
 from smbfinance.integrations import budget, ponto_service, rows, yuki_service
 from smbfinance.integrations.health import health_after
 from smbfinance.integrations.models import Integration, SyncLog
@@ -46,6 +48,10 @@ from smbfinance.transactions import provider_ingest
 log = logging.getLogger(__name__)
 
 TRIGGERS = ("tick", "manual", "webhook", "connect")
+# Counts that mean a run wrote something a partner may want to read (ADR 0036).
+CHANGE_COUNTS = ("transactions_created", "transactions_updated", "pending_removed",
+                 "invoices_created", "invoices_updated", "invoices_settled",
+                 "contacts_created", "reconciled")
 BREAKER_KEY = "smbfinance:integrations:breaker:{provider}"
 
 
@@ -73,8 +79,11 @@ class SyncOutcome:
     error_code: str | None = None
 
 
-def system_actor(tenant_id: uuid.UUID) -> Actor:
-    return Actor(user_id=None, tenant_id=tenant_id, role=Role.ADMIN, kind="system")
+DISCONNECTED = "the integration was disconnected during the sync; nothing it read was kept"
+
+
+class DisconnectedMeanwhile(Exception):
+    """The integration was disconnected while its provider was being read."""
 
 
 # -- the lock -----------------------------------------------------------------------------
@@ -182,6 +191,8 @@ class _Run:
             if integration is None:
                 return SyncOutcome("not_found", "no such integration")
             self._close_interrupted(integration, now)
+            # The consent window is entered by time passing, whatever the budget says.
+            event_alerts.consent_expiring(self.session, integration=integration, now=now)
             if self.trigger == "tick" and integration.webhook_pending_at is not None:
                 # Ponto told us it holds new data: reading it is enough (no bank access).
                 self.trigger = "webhook"
@@ -210,8 +221,16 @@ class _Run:
                 sync_log = self.session.get(SyncLog, (self.tenant_id, log_id))
                 if integration is None or sync_log is None:
                     return SyncOutcome("not_found", "the integration went away meanwhile")
+                read = dict(self.counts)
                 apply(integration)
+                if self._disconnected_meanwhile():
+                    self.counts = read  # what apply wrote is rolled back with the raise
+                    raise DisconnectedMeanwhile(DISCONNECTED)
                 self._finish(integration, sync_log, now=self.c.clock(), error=None)
+        except DisconnectedMeanwhile:
+            self._fail(log_id, None)
+            return SyncOutcome("failed", DISCONNECTED, dict(self.counts), log_id,
+                               "Disconnected")
         except ProviderError as error:
             self._fail(log_id, error)
             return SyncOutcome("failed", str(error), dict(self.counts), log_id,
@@ -269,7 +288,8 @@ class _Run:
                 result = provider_ingest.ingest_transactions(
                     session=self.session, bank_account_id=bank_account.id,
                     booked=[rows.bank_transaction_values(t) for t in batch.transactions],
-                    pending=[rows.bank_transaction_values(t) for t in pending])
+                    pending=[rows.bank_transaction_values(t) for t in pending],
+                    sync_log_id=log_id)
                 counts["transactions_read"] += result.read
                 counts["transactions_created"] += result.created
                 counts["transactions_updated"] += result.updated
@@ -377,6 +397,7 @@ class _Run:
     def _finish(self, integration: Integration, sync_log: SyncLog, *, now: datetime,
                 error: BaseException | None) -> None:
         state = budget_state(integration)
+        announce = _worth_announcing(integration, self.counts, error)
         integration.budget_day, integration.calls_today = budget.count_calls(
             state, now=now, calls=self.calls)
         sync_log.finished_at = now
@@ -409,15 +430,74 @@ class _Run:
                     now=now, retry_after=retry_after, random=self.c.random)
         integration.health = health_after(failures=integration.consecutive_failures,
                                           error_code=code)
+        # In the transaction that closes the log: the event exists iff the outcome does.
+        if announce:
+            self.session.flush()
+            emit(session=self.session,
+                 type=f"sync.{'succeeded' if error is None else 'failed'}",
+                 object_id=sync_log.id, obj=event_objects.sync_log(sync_log, integration))
+        if error is None:  # a consent date read in this run may just have come near
+            event_alerts.consent_expiring(self.session, integration=integration, now=now)
 
-    def _fail(self, log_id: uuid.UUID, error: BaseException) -> None:
-        if not isinstance(error, ProviderError):
+    def _fail(self, log_id: uuid.UUID, error: BaseException | None) -> None:
+        """Close the run as failed; `error` None: the integration was disconnected."""
+        if error is not None and not isinstance(error, ProviderError):
             log.exception("sync failed unexpectedly",
                           extra={"integration_id": str(self.integration_id)})
         self.session.rollback()
         with transaction(self.session):
+            disconnected = self._disconnected_meanwhile()
             integration = self._load()
             sync_log = self.session.get(SyncLog, (self.tenant_id, log_id))
-            if integration is not None and sync_log is not None:
+            if integration is None or sync_log is None:
+                return
+            if error is not None and not disconnected:
                 self._finish(integration, sync_log, now=self.c.clock(), error=error)
+            else:
+                self._close_disconnected(integration, sync_log, now=self.c.clock())
 
+    def _disconnected_meanwhile(self) -> bool:
+        """Lock the integration's row for the rest of the run's transaction and say whether
+        it is disconnected now. A disconnect commits under the same row lock, so either it
+        waits for this run to end, or this run sees it (READ COMMITTED reads the committed
+        row once the lock is granted) and must not write a status, schedule or health over
+        it. Reads the status only: the run's pending changes to the row are kept."""
+        return self.session.execute(
+            select(Integration.status).where(Integration.id == self.integration_id)
+            .with_for_update()).scalar_one_or_none() == "disconnected"
+
+    def _close_disconnected(self, integration: Integration, sync_log: SyncLog, *,
+                            now: datetime) -> None:
+        """The run ends as failed and the integration stays as disconnecting left it (no
+        schedule, health or error of ours); the provider calls spent still count against
+        the day's budget. A user's disconnect (it sets `disconnected_at`) forgets the
+        credentials, so tokens a rotation sealed during the run are forgotten again. A
+        company's closing only pauses the integration (status `disconnected`, no
+        `disconnected_at`) and reopening resumes it: its credentials, rotated ones
+        included, are kept."""
+        integration.budget_day, integration.calls_today = budget.count_calls(
+            budget_state(integration), now=now, calls=self.calls)
+        reason = DISCONNECTED
+        if integration.disconnected_at is not None:
+            integration.credentials = integration.credentials_key_id = None
+            integration.token_expires_at = None
+        else:
+            reason = "the company was closed during the sync; nothing it read was kept"
+        sync_log.status, sync_log.finished_at = "failed", now
+        sync_log.counts, sync_log.calls = dict(self.counts), self.calls
+        sync_log.error_code, sync_log.error = "Disconnected", reason
+
+
+def _worth_announcing(integration: Integration, counts: dict[str, int],
+                      error: BaseException | None) -> bool:
+    """A run a partner needs to hear of (ADR 0036): a success that wrote something, or the
+    first success (ever, or after failures); a failure after a success, or one whose error
+    differs from the previous failure's. A Ponto read every few minutes that finds nothing
+    new, or the same outage retried with backoff, is not repeated to every endpoint; the
+    sync logs keep every run."""
+    if error is None:
+        return (any(counts.get(key) for key in CHANGE_COUNTS)
+                or integration.last_success_at is None
+                or integration.consecutive_failures > 0)
+    code = type(error).__name__[:60]
+    return integration.consecutive_failures == 0 or integration.last_error_code != code

@@ -4,6 +4,7 @@ worker does not spend a call of the daily quota on its own `Authenticate`."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,6 +18,11 @@ from smbfinance.integrations.providers.yuki import YukiClient, YukiSettings
 from smbfinance.integrations.secrets import SecretBox, SecretError
 
 
+def session_key(tenant_id: uuid.UUID, integration_id: uuid.UUID) -> str:
+    """Where an integration's Yuki session is cached (a disconnect drops it)."""
+    return f"yuki:session:{tenant_id}:{integration_id}"
+
+
 class RedisSessionCache:
     """A Yuki session id in Redis, sealed with the integration's context, expiring when
     the session does."""
@@ -24,7 +30,7 @@ class RedisSessionCache:
     def __init__(self, redis: Any, *, integration: Integration, box: SecretBox,
                  clock: Callable[[], datetime]) -> None:
         self._redis = redis
-        self._key = f"yuki:session:{integration.tenant_id}:{integration.id}"
+        self._key = session_key(integration.tenant_id, integration.id)
         self._context = f"yuki-session:{integration.tenant_id}:{integration.id}"
         self._box = box
         self._clock = clock

@@ -160,7 +160,14 @@ def list_text_rows(
     sql, defaults = _compiled_list(frozenset(values), filters.sort, starting_after is not None)
     params = {**defaults, **urgency_params(today, thresholds), **values,
               "row_limit": limit + 1, **_anchor(session, filters.sort, starting_after)}
-    return session.connection().exec_driver_sql(sql, params).fetchall()
+    # The driver's own cursor, in the session's (tenant-scoped) transaction: tuples as
+    # psycopg2 returns them, without a result object describing 27 columns per request.
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _sort_key(sort: str) -> ColumnElement[Any]:

@@ -43,9 +43,9 @@ class Invoices(AuthenticatedView):
         return json_response(list_body(page.items, page.has_more))
 
     @blp.arguments(schemas.InvoiceIn)
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(201, schemas.InvoiceOut)
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Create an invoice (a draft unless `open` is true)."""
         return _one(invoices.create_invoice(session=db.session, actor=current_actor(),
@@ -83,10 +83,10 @@ class InvoiceView(AuthenticatedView):
 
 @blp.route("/<uuid:invoice_id>/open")
 class OpenInvoice(AuthenticatedView):
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="Only a draft can be opened")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, invoice_id: UUID) -> Any:
         """Open a draft: it is now sent (receivable) or received (payable)."""
         return _one(invoices.open_invoice(session=db.session, actor=current_actor(),
@@ -97,10 +97,10 @@ class OpenInvoice(AuthenticatedView):
 @blp.route("/<uuid:invoice_id>/payments")
 class Payments(AuthenticatedView):
     @blp.arguments(schemas.PaymentIn)
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="The invoice is not open")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any], invoice_id: UUID) -> Any:
         """Record a payment by hand; status follows (partially paid, paid)."""
         return _one(invoices.record_payment(session=db.session, actor=current_actor(),
@@ -110,10 +110,10 @@ class Payments(AuthenticatedView):
 
 @blp.route("/<uuid:invoice_id>/cancel")
 class CancelInvoice(AuthenticatedView):
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(200, schemas.InvoiceOut)
     @blp.alt_response(409, description="Paid or partially paid invoices cannot be cancelled")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, invoice_id: UUID) -> Any:
         """Cancel a draft, or an open invoice with nothing paid."""
         return _one(invoices.cancel_invoice(session=db.session, actor=current_actor(),
@@ -138,13 +138,13 @@ class ImportDocument(AuthenticatedView):
     accepted_media_types = ("multipart/form-data",)
 
     @blp.arguments(FileUpload, location="files")
+    @idempotent  # outside @blp.response: it stores the serialised response
     @blp.response(201, schemas.ImportResult)
     @blp.alt_response(200, schema=schemas.ImportResult,
                       description="The same document was imported before: nothing new")
     @blp.alt_response(422, description="Not UBL, malformed, totals that do not add up, or "
                                        "addressed to another company")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, files: dict[str, Any]) -> Any:
         """Import a Peppol BIS 3.0 / UBL 2.1 invoice or credit note (multipart `file`)."""
         outcome = peppol.import_document(session=db.session, actor=current_actor(),

@@ -10,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from smbfinance import events
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.concurrency import check_version
 from smbfinance.contacts.validation import normalise_iban
 from smbfinance.db import new_id, transaction, utcnow
 from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
+from smbfinance.events import objects as event_objects
 from smbfinance.money import MoneyError, parse_amount, validate_currency
 from smbfinance.transactions.models import BankAccount, BankTransaction
 
@@ -127,6 +129,8 @@ def create_manual_transaction(*, session: Session, actor: Actor,
                      entity_type="transaction", entity_id=found.id,
                      after={"amount": amount, "currency": account.currency,
                             "booking_date": booking_date, "source": "manual"})
+        events.emit(session=session, type="transaction.created", object_id=found.id,
+                    obj=event_objects.transaction(found))
     return found
 
 

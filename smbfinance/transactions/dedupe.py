@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def provider_key(provider: str, provider_id: str) -> str:
@@ -26,7 +26,9 @@ class FileKeys:
         self._seen: dict[tuple[date, Decimal], int] = defaultdict(int)
 
     def key(self, booking_date: date, amount: Decimal) -> str:
-        normalised = amount.quantize(Decimal("0.01"))
+        # As NUMERIC(18, 2) stores it (half away from zero), which the import's keys are
+        # spelled from: 12.505 is 12.51 here too.
+        normalised = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         slot = (booking_date, normalised)
         self._seen[slot] += 1
         return f"fp:{booking_date.isoformat()}:{normalised}:{self._seen[slot]}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -144,7 +144,14 @@ class Query:
                      min_amount: str | None = None, max_amount: str | None = None,
                      category_id: strawberry.ID | None = None, matched: bool | None = None,
                      contact_id: strawberry.ID | None = None,
-                     q: str | None = None) -> Connection[TransactionType]:
+                     q: str | None = None,
+                     import_id: Annotated[str | None, strawberry.argument(
+                         description="What this statement import wrote (the UUID of the "
+                                     "import.completed event's object)")] = None,
+                     sync_log_id: Annotated[str | None, strawberry.argument(
+                         description="What this provider sync run wrote (the UUID of the "
+                                     "sync.succeeded event's object)")] = None,
+                     ) -> Connection[TransactionType]:
         with graphql_errors():
             args = load(schemas.TransactionListArgs(), {
                 **page_args(first, after, "Transaction"),
@@ -154,7 +161,8 @@ class Query:
                         contact_id=_decoded(contact_id, "Contact", "contact_id"),
                         booked_after=booked_after, booked_before=booked_before,
                         direction=direction, status=status, min_amount=min_amount,
-                        max_amount=max_amount, matched=matched, q=q)})
+                        max_amount=max_amount, matched=matched, q=q, import_id=import_id,
+                        sync_log_id=sync_log_id)})
             page = transactions.list_transactions(session=info.context.session,
                                                   actor=actor_of(info), **args)
         return connection(page, TransactionType.of)

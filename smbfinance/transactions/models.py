@@ -121,6 +121,8 @@ class BankTransaction(TenantOwnedMixin, TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     dedupe_key: Mapped[str] = mapped_column(String(200), nullable=False)
     import_batch_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The provider sync run that created or last changed the row (migration 0014).
+    sync_log_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     category_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     ignore_for_forecast: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

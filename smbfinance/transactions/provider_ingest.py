@@ -28,7 +28,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from smbfinance.audit import service as audit
+from smbfinance.auth.permissions import Actor, system_actor
 from smbfinance.db import new_id, transaction
+from smbfinance.tenancy import current_tenant_id
 from smbfinance.transactions.models import BankAccount
 
 _COLUMNS = ("id", "amount", "currency", "booking_date", "value_date", "counterparty_name",
@@ -51,12 +54,15 @@ _CREATE_STAGING = text(
     " transaction_code text, status text, source text, dedupe_key text, details jsonb)"
     " ON COMMIT DROP")
 _MOVE = text(
-    "INSERT INTO bank_transactions (bank_account_id, " + ", ".join(_COLUMNS) + ")"  # noqa: S608
-    " SELECT DISTINCT ON (dedupe_key) :account, " + ", ".join(_COLUMNS) +
+    "INSERT INTO bank_transactions (bank_account_id, sync_log_id, "  # noqa: S608
+    + ", ".join(_COLUMNS) + ")"
+    " SELECT DISTINCT ON (dedupe_key) :account, CAST(:sync_log AS uuid), "
+    + ", ".join(_COLUMNS) +
     " FROM provider_staging ORDER BY dedupe_key"
     " ON CONFLICT (tenant_id, bank_account_id, dedupe_key) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in _PROVIDER_FIELDS) +
-    ", updated_at = now(), version = bank_transactions.version + 1"
+    ", sync_log_id = EXCLUDED.sync_log_id, updated_at = now(),"
+    " version = bank_transactions.version + 1"
     " WHERE (" + ", ".join(f"bank_transactions.{c}" for c in _PROVIDER_FIELDS) + ")"
     " IS DISTINCT FROM (" + ", ".join(f"EXCLUDED.{c}" for c in _PROVIDER_FIELDS) + ")"
     " RETURNING id, (xmax = 0) AS inserted, status")
@@ -96,6 +102,7 @@ def upsert_account(*, session: Session, values: dict[str, Any]) -> tuple[BankAcc
             raise ValueError("a provider account without IBAN or number")
         account = session.execute(query).scalar_one_or_none()
         created = account is None
+        before = None if account is None else _balance_state(account)
         if account is None:
             account = BankAccount(id=new_id(), iban=iban, account_number=None if iban else number,
                                   currency=values["currency"])
@@ -110,7 +117,24 @@ def upsert_account(*, session: Session, values: dict[str, Any]) -> tuple[BankAcc
         if values.get("synchronized_at") is not None:
             _set_if_changed(account, "synchronized_at", values["synchronized_at"])
         session.flush()
+        after = _balance_state(account)
+        if after != before:
+            audit.record(session, actor=_provider(session),
+                         action="bank_account.created" if created else "bank_account.synced",
+                         entity_type="bank_account", entity_id=account.id, before=before,
+                         after=after)
     return account, created
+
+
+def _provider(session: Session) -> Actor:
+    """Provider data is written by the sync task, on nobody's request: the system."""
+    return system_actor(current_tenant_id(session))
+
+
+def _balance_state(account: BankAccount) -> dict[str, Any]:
+    return {"iban": account.iban, "account_number": account.account_number,
+            "currency": account.currency, "current_balance": account.current_balance,
+            "balance_date": account.balance_date, "balance_source": account.balance_source}
 
 
 def _newer(account: BankAccount, values: dict[str, Any]) -> bool:
@@ -127,9 +151,12 @@ def _set_if_changed(target: Any, name: str, value: Any) -> None:
 def ingest_transactions(*, session: Session, bank_account_id: uuid.UUID,
                         booked: Sequence[dict[str, Any]],
                         pending: Sequence[dict[str, Any]] | None = None,
-                        source: str = "ponto") -> IngestResult:
+                        source: str = "ponto",
+                        sync_log_id: uuid.UUID | None = None) -> IngestResult:
     """Upsert the booked rows and, when `pending` is given, replace the account's pending
-    rows from `source` by exactly those. Rows are `rows.bank_transaction_values` dicts."""
+    rows from `source` by exactly those. Rows are `rows.bank_transaction_values` dicts.
+    Rows created or changed are tagged with `sync_log_id` (GET /transactions?sync_log_id=
+    lists them; no event per row, ADR 0036)."""
     result = IngestResult(read=len(booked) + len(pending or ()))
     with transaction(session):
         session.execute(_CREATE_STAGING)
@@ -137,7 +164,8 @@ def ingest_transactions(*, session: Session, bank_account_id: uuid.UUID,
         if rows:
             _stage(session, rows)
             for row_id, inserted, status in session.execute(
-                    _MOVE, {"account": bank_account_id}).all():
+                    _MOVE, {"account": bank_account_id,
+                            "sync_log": str(sync_log_id) if sync_log_id else None}).all():
                 if inserted:
                     result.created += 1
                 else:
@@ -150,6 +178,14 @@ def ingest_transactions(*, session: Session, bank_account_id: uuid.UUID,
             result.pending_removed = len(session.execute(
                 _DROP_VANISHED_PENDING,
                 {"account": bank_account_id, "source": source, "keep": keep}).all())
+        if result.created or result.updated or result.pending_removed:
+            # One entry per account and run, as an import has one: the rows themselves are
+            # listed by GET /transactions?sync_log_id= (ADR 0036).
+            audit.record(session, actor=_provider(session), action="transactions.synced",
+                         entity_type="bank_account", entity_id=bank_account_id,
+                         after={"source": source, "sync_log_id": sync_log_id,
+                                "created": result.created, "updated": result.updated,
+                                "pending_removed": result.pending_removed})
     return result
 
 

@@ -30,13 +30,15 @@ class Imports(AuthenticatedView):
 
     @blp.arguments(FileUpload, location="files")
     @blp.arguments(schemas.ImportIn, location="form")
+    @idempotent  # outside @blp.response: it stores the serialised response, not the batch
     @blp.response(201, schemas.ImportBatchOut)
     @blp.alt_response(202, schema=schemas.ImportBatchOut,
                       description="A large file, queued: follow GET /imports/{id}")
     @blp.alt_response(422, description="Not a statement, structurally broken (with the line "
                                        "or element), or inconsistent under strict=true")
+    @blp.alt_response(503, description="The file could not be read to its end (the process "
+                                       "reading it stopped): nothing imported; try again")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
         """Import a CODA, CAMT.053 (XML or ZIP), MT940 or OFX file; the format is read from
         the content. A CSV export is read with the mapping saved on `bank_account_id`.
@@ -70,10 +72,10 @@ class BankAccounts(AuthenticatedView):
         return {"data": page.items, "has_more": page.has_more}
 
     @blp.arguments(schemas.BankAccountIn)
+    @idempotent  # outside @blp.response: it stores the serialised response, not the row
     @blp.response(201, schemas.BankAccountOut)
     @blp.alt_response(409, description="The company already has this account")
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Add an account (IBAN validated), or a cash account with its own number."""
         account = accounts.create_account(session=db.session, actor=current_actor(), data=body)
@@ -148,9 +150,9 @@ class Transactions(AuthenticatedView):
         return {"data": page.items, "has_more": page.has_more}
 
     @blp.arguments(schemas.ManualTransactionIn)
+    @idempotent  # outside @blp.response: it stores the serialised response, not the row
     @blp.response(201, schemas.TransactionOut)
     @blp.doc(security=BEARER)
-    @idempotent
     def post(self, body: dict[str, Any]) -> Any:
         """Book a cash movement by hand (source `manual`); send an Idempotency-Key."""
         return accounts.create_manual_transaction(session=db.session, actor=current_actor(),

@@ -146,6 +146,8 @@ class TransactionOut(Schema):
                                                             "person (rules then keep off), "
                                                             "or nobody yet"})
     import_batch_id = fields.UUID(allow_none=True)
+    sync_log_id = fields.UUID(allow_none=True, metadata={
+        "description": "The provider sync run that created or last changed it"})
     version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -204,6 +206,12 @@ class TransactionListArgs(ListArgs):
     q = fields.String(validate=[validate.Length(max=200), _no_nul], metadata={
         "description": "Contains, ignoring case: counterparty name, remittance, structured "
                        "reference, bank reference or notes"})
+    import_id = fields.UUID(metadata={
+        "description": "Only what this statement import created or updated (the id of "
+                       "`import.completed`)"})
+    sync_log_id = fields.UUID(metadata={
+        "description": "Only what this provider sync run created or changed (the id of "
+                       "`sync.succeeded`)"})
 
     @validates_schema
     def _amount_range(self, data: dict[str, object], **_: object) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from smbfinance import events
 from smbfinance.audit import service as audit
 from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.categorisation import service as categorisation
@@ -18,6 +19,7 @@ from smbfinance.concurrency import check_version, contains_pattern
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction, utcnow
 from smbfinance.errors import ErrorList, NotFound
+from smbfinance.events import objects as event_objects
 from smbfinance.pagination import Page, check_limit, page_of
 from smbfinance.transactions.models import BankAccount, BankTransaction
 
@@ -62,6 +64,9 @@ class TransactionFilters:
     matched: bool | None = None
     contact_id: uuid.UUID | None = None
     q: str | None = None
+    # What one bulk write created or changed (ADR 0036): a statement import, a sync run.
+    import_id: uuid.UUID | None = None
+    sync_log_id: uuid.UUID | None = None
 
 
 # The texts `q` searches: what a person remembers of a movement.
@@ -74,7 +79,8 @@ def _filtered(f: TransactionFilters) -> Select[tuple[BankTransaction]]:
     T = BankTransaction  # noqa: N806 - a table alias reads better in long conditions
     query: Select[tuple[BankTransaction]] = select(T)
     equal = {T.bank_account_id: f.bank_account_id, T.status: f.status,
-             T.category_id: f.category_id, T.contact_id: f.contact_id}
+             T.category_id: f.category_id, T.contact_id: f.contact_id,
+             T.import_batch_id: f.import_id, T.sync_log_id: f.sync_log_id}
     for column, value in equal.items():
         if value is not None:
             query = query.where(column == value)
@@ -171,9 +177,13 @@ def update_transaction(
             found.categorised_by = "user"
         found.updated_at = utcnow()
         session.flush()
+        after = _editable_state(found)
         audit.record(session, actor=actor, action="transaction.updated",
                      entity_type="transaction", entity_id=found.id, before=before,
-                     after=_editable_state(found))
+                     after=after)
+        if after != before:  # a PATCH repeating the current values tells partners nothing
+            events.emit(session=session, type="transaction.updated", object_id=found.id,
+                        obj=event_objects.transaction(found))
     return found
 
 

@@ -25,6 +25,7 @@ from smbfinance.errors import (
     NotFound,
     PreconditionFailed,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     Unauthenticated: 401,
     PreconditionFailed: 412,
+    Unavailable: 503,
 }
 
 _SLUGS = {

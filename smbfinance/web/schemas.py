@@ -28,7 +28,9 @@ DecimalString = fields.String  # decimals travel as strings; services check plac
 
 class Timestamp(fields.AwareDateTime):
     """A timestamp with an offset, within years 1900–2999 once in UTC: PostgreSQL and
-    Python's datetime cannot hold every value an offset can push past year 1 or 9999."""
+    Python's datetime cannot hold every value an offset can push past year 1 or 9999.
+    Handed on in UTC, the same instant: PostgreSQL refuses offsets beyond ±15:59, which
+    ISO 8601 (and so this field) accepts up to ±23:59."""
 
     def _deserialize(self, value: object, attr: str | None, data: object,
                      **kwargs: object) -> dt.datetime:
@@ -39,4 +41,4 @@ class Timestamp(fields.AwareDateTime):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
         if not 1900 <= in_utc.year <= 2999:
             raise ValidationError("must be between the years 1900 and 2999")
-        return parsed
+        return in_utc

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
 from smbfinance.db import transaction
-from smbfinance.events import emit
+from smbfinance.events import alerts, emit
 from smbfinance.events.feed import representation
 from smbfinance.events.models import OutboxEvent
 from smbfinance.integrations.secrets import SecretBox
@@ -193,8 +193,10 @@ def _disable(session: Session, endpoint: WebhookEndpoint, now: datetime, reason:
     session.flush()
     emit(session=session, type="webhook_endpoint.disabled", object_id=endpoint.id,
          obj=public_view(endpoint))
-    # The owner's alert: the event above reaches their other endpoints and the feed; the
-    # log line (level ERROR) is what operations alerting watches.
+    # The owners are told in the app (an alert only owners and admins see); the event
+    # reaches their other endpoints and the feed; the log line (level ERROR) is what
+    # operations alerting watches. All in the transaction that disables the endpoint.
+    alerts.endpoint_disabled(session, endpoint=endpoint, now=now)
     log.error("webhook endpoint disabled", extra={"endpoint_id": str(endpoint.id),
                                                   "reason": reason})
     return True

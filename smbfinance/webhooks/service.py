@@ -18,6 +18,7 @@ from smbfinance.auth.permissions import Actor, Permission, require
 from smbfinance.concurrency import check_version
 from smbfinance.db import new_id, on_commit, transaction, utcnow
 from smbfinance.errors import Conflict, ErrorList, Invalid, NotFound
+from smbfinance.events import alerts as event_alerts
 from smbfinance.events.catalogue import TEST_EVENT
 from smbfinance.integrations.secrets import SecretBox
 from smbfinance.pagination import Page, check_limit, page_of
@@ -153,6 +154,8 @@ def update_endpoint(*, session: Session, actor: Actor, endpoint_id: uuid.UUID,
             endpoint.disabled_reason = None
             endpoint.disabled_at = None
             endpoint.failing_since = None
+            event_alerts.endpoint_alerts_cleared(session, endpoint_id=endpoint.id,
+                                                 now=utcnow())
         elif clean.get("enabled") is False and endpoint.enabled:
             endpoint.disabled_reason = "disabled by a user"
             endpoint.disabled_at = utcnow()
@@ -174,6 +177,7 @@ def delete_endpoint(*, session: Session, actor: Actor, endpoint_id: uuid.UUID,
         now = utcnow()
         endpoint.deleted_at = now
         endpoint.enabled = False
+        event_alerts.endpoint_alerts_cleared(session, endpoint_id=endpoint.id, now=now)
         session.execute(update(WebhookDelivery).where(
             WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending",
         ).values(status="failed", next_attempt_at=None, last_error="endpoint deleted",

@@ -4,7 +4,7 @@ key and keys for another company's data get nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -102,6 +102,16 @@ def test_revoked_and_expired_keys_stop_at_once(client: FlaskClient, db_session: 
         "name": "x", "scopes": ["invoices:read"],
         "expires_at": (utcnow() - timedelta(hours=1)).isoformat()})
     assert past.status_code == 422
+
+
+def test_an_expiry_with_an_offset_postgresql_cannot_hold_is_kept_as_the_same_instant(
+        client: FlaskClient, tenant_a: TenantFixture) -> None:
+    # given an expiry written with a +18:48 offset (valid ISO 8601; PostgreSQL stops at 15:59)
+    # when a key is created with it
+    key = create_key(client, tenant_a, "invoices:read", expires_at="2510-12-11T16:56:07+18:48")
+    # then it is stored as that instant, in UTC
+    assert datetime.fromisoformat(key["expires_at"]) == datetime(2510, 12, 10, 22, 8, 7,
+                                                                  tzinfo=UTC)
 
 
 @pytest.mark.parametrize("token", [

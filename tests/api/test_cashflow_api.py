@@ -397,3 +397,26 @@ def test_forecasts_read_todays_stored_detection_until_the_next_refresh(client, d
         assert cashflow.refresh_detection(session=session, tenant_id=tenant_a.tenant_id) == 2
         session.commit()
     assert labels() == ["Gym NV", "Landlord BV"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("planned-items", {"label": "Van", "amount": "-300.00", "date": "2031-03-01"}),
+    ("scenarios", {"name": "Quiet month", "adjustments": []}),
+], ids=["planned-item", "scenario"])
+def test_a_retried_create_with_an_idempotency_key_replays_the_first(client, tenant_a, tenant_b,
+                                                                   path, body):
+    # given a create sent with an Idempotency-Key
+    headers = {**tenant_a.headers, "Idempotency-Key": f"{path}-1"}
+    first = client.post(f"{API}/{path}", headers=headers, json=body)
+    assert first.status_code == 201, first.get_json()
+    # when it is retried with the same key
+    again = client.post(f"{API}/{path}", headers=headers, json=body)
+    # then the first response comes back and one object exists
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    listed = client.get(f"{API}/{path}", headers=tenant_a.headers).get_json()["data"]
+    assert [item["id"] for item in listed] == [first.get_json()["id"]]
+    # and the same key in another company is its own request
+    other = client.post(f"{API}/{path}", headers={**tenant_b.headers,
+                                                  "Idempotency-Key": f"{path}-1"}, json=body)
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other.headers

@@ -193,7 +193,7 @@ def test_invoice_create_reports_fields_as_graphql_names_them(client, tenant_a, c
     (global_id("Contact", uuid.uuid4()), "not_found"),
     ("garbage", "invalid"),
     (global_id("Invoice", uuid.uuid4()), "invalid"),
-])
+], ids=["unknown-contact", "garbage", "an-invoice-id"])
 def test_invoice_create_with_a_bad_contact_names_contact_id(client, tenant_a, contact_id,
                                                             code):
     # given a contact id that is unknown, malformed or of another type

@@ -16,7 +16,7 @@ from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.db import transaction
 from smbfinance.errors import NotFound
-from smbfinance.integrations import ponto_service, service
+from smbfinance.integrations import disconnect_service, ponto_service, service
 from smbfinance.integrations.models import Integration
 from smbfinance.integrations.providers import ponto
 from smbfinance.integrations.providers.errors import TokenRevoked
@@ -121,12 +121,13 @@ def test_disconnect_revokes_at_ponto_and_forgets_the_tokens(
     integration, tokens = connected(sim, settings, clock, db_session, tenant_a, box)
     # when another company tries to disconnect it, then its owner does
     with tenant_scope(db_session, tenant_b.tenant_id), pytest.raises(NotFound):
-        ponto_service.disconnect(session=db_session, actor=owner(tenant_b),
-                                 integration_id=integration.id, box=box, settings=settings)
+        disconnect_service.disconnect(session=db_session, actor=owner(tenant_b),
+                                      integration_id=integration.id, box=box,
+                                      ponto_settings=settings)
     with tenant_scope(db_session, tenant_a.tenant_id):
-        done = ponto_service.disconnect(session=db_session, actor=owner(tenant_a),
-                                        integration_id=integration.id, box=box,
-                                        settings=settings)
+        done = disconnect_service.disconnect(session=db_session, actor=owner(tenant_a),
+                                             integration_id=integration.id, box=box,
+                                             ponto_settings=settings)
     # then Ponto no longer honours the grant, and nothing of it is stored
     assert done.status == "disconnected"
     assert done.credentials is None
@@ -141,8 +142,9 @@ def test_disconnect_forgets_the_tokens_even_when_ponto_is_down(
     integration, _ = connected(sim, settings, clock, db_session, tenant_a, box)
     sim.faults.add("status", path="/oauth2/revoke", status=503)
     with tenant_scope(db_session, tenant_a.tenant_id):
-        done = ponto_service.disconnect(session=db_session, actor=owner(tenant_a),
-                                        integration_id=integration.id, box=box,
-                                        settings=settings)
+        done = disconnect_service.disconnect(session=db_session, actor=owner(tenant_a),
+                                             integration_id=integration.id, box=box,
+                                             ponto_settings=settings)
     assert done.status == "disconnected" and done.credentials is None
-    assert done.last_error_code == "ProviderUnavailable"
+    assert done.last_error_code == "RevokeFailed"
+    assert done.last_error.startswith("revoking at Ponto failed")

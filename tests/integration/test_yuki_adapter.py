@@ -192,3 +192,15 @@ def test_the_access_key_never_reaches_the_logs(sim, clock, caplog):
     assert "provider call" in text
     assert access_key_for("acme") not in text
     assert access_key_for("acme") not in repr(client.settings)
+
+
+def test_clients_share_the_parsed_wsdl_but_each_sends_and_counts_its_own_calls(sim, clock):
+    # given two clients for two domains, built one after the other in one process
+    first = make_client(sim, clock)
+    second = make_client(sim, clock, key=access_key_for("bakery"))
+    # then the WSDL was parsed once for both
+    assert first._service._binding is second._service._binding
+    # when only the second one calls Yuki
+    assert second.administrations()
+    # then the calls went through the second's transport, counted against its quota only
+    assert (first.calls, second.calls) == (0, 2)

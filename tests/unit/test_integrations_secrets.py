@@ -92,7 +92,8 @@ def test_rotation_reads_old_keys_and_writes_the_primary():
 @pytest.mark.parametrize("config", [
     "", "nokeyid", f":{NEW}", f"bad id:{NEW}", "k1:not-base64!!",
     "k1:" + base64.urlsafe_b64encode(b"short").decode(), f"k1:{NEW},k1:{OLD}",
-])
+], ids=["empty", "no-key-id", "empty-key-id", "space-in-id", "not-base64", "short-key",
+        "duplicate-id"])
 def test_bad_key_configuration_is_refused(config):
     with pytest.raises(KeyConfigError):
         parse_keys(config)

@@ -47,3 +47,11 @@ def test_an_overlapping_statement_repeats_only_the_shared_days(rows: list[tuple[
     later = FileKeys()  # a statement starting on day 3 holds days 3.. whole
     later_keys = {later.key(d, a) for d, a in entries if d.day >= 3}
     assert later_keys <= all_keys
+
+
+def test_amounts_with_more_places_round_half_away_from_zero_as_the_database_stores_them():
+    # given a statement with three-decimal amounts (CODA, camt.053 allow them)
+    keys = FileKeys()
+    # then their keys round half away from zero, both signs
+    assert keys.key(date(2026, 3, 2), Decimal("12.505")) == "fp:2026-03-02:12.51:1"
+    assert keys.key(date(2026, 3, 2), Decimal("-12.505")) == "fp:2026-03-02:-12.51:1"

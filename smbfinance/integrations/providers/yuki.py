@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import zeep
 import zeep.exceptions
+import zeep.wsdl
 from lxml import etree
 
 from smbfinance.integrations.providers import yuki_transform as transform
@@ -136,6 +137,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# Parsing the WSDL costs more than a sync's SOAP calls; the parsed document is read-only
+# and the transport that sends calls is the client's own, so one per process serves all.
+_DOCUMENTS: dict[str, zeep.wsdl.Document] = {}
+_DOCUMENTS_LOCK = threading.Lock()
+
+
+def _document(location: str, transport: zeep.Transport) -> zeep.wsdl.Document:
+    with _DOCUMENTS_LOCK:
+        found = _DOCUMENTS.get(location)
+        if found is None:
+            if len(_DOCUMENTS) >= 8:
+                _DOCUMENTS.clear()
+            found = _DOCUMENTS[location] = zeep.wsdl.Document(location, transport,
+                                                             settings=zeep.Settings())
+        return found
+
+
 class YukiClient:
     """An `AccountingProvider` over Yuki for one access key (one domain)."""
 
@@ -152,7 +170,8 @@ class YukiClient:
         self._transport = _Transport(self.http)
         wsdl = settings.wsdl_url or str(BUNDLED_WSDL)
         try:
-            client = zeep.Client(wsdl=wsdl, transport=self._transport)
+            client = zeep.Client(wsdl=_document(wsdl, self._transport),
+                                 transport=self._transport)
         except (zeep.exceptions.Error, etree.XMLSyntaxError):
             raise MalformedResponse("Yuki WSDL could not be read", provider=PROVIDER) from None
         self._service = client.create_service(BINDING, settings.service_url)

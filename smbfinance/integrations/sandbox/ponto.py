@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import ssl
 import threading
@@ -54,10 +55,19 @@ def _day(day: Any) -> str:
     return f"{day.isoformat()}T00:00:00.000Z"
 
 
-def _number(amount: Decimal) -> float:
-    # Two-decimal amounts below 1e13 survive float's shortest repr exactly, and Ponto
-    # sends JSON numbers, not strings.
-    return float(amount)
+# Ponto sends amounts as JSON numbers, not strings. The simulator writes them from the
+# Decimal's own digits, never through a float: `_number` marks the amount and `_dumps`
+# turns each marked string into the bare number.
+_NUMBER = "\x00number:"
+_MARKED = re.compile(r'"\\u0000number:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def _number(amount: Decimal) -> str:
+    return f"{_NUMBER}{amount}"
+
+
+def _dumps(payload: Any) -> str:
+    return _MARKED.sub(r"\1", json.dumps(payload))
 
 
 @dataclass
@@ -244,7 +254,7 @@ class PontoSimulator:
                    if org else {}),
             },
         }}
-        raw = body if body is not None else json.dumps(payload).encode()
+        raw = body if body is not None else _dumps(payload).encode()
         claims = {
             "aud": audience or self.client_id, "iss": self.issuer,
             "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=30)).timestamp()),
@@ -673,7 +683,7 @@ class PontoSimulator:
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload), status=status, content_type=JSONAPI)
+    return Response(_dumps(payload), status=status, content_type=JSONAPI)
 
 
 def _errors(status: int, code: str, detail: str) -> Response:
