@@ -39,6 +39,16 @@ class AppTask(Task):  # type: ignore[misc]
         return tenant_id
 
 
+def redelivery_options(visibility_timeout: int) -> dict[str, int]:
+    """How long an unacknowledged task waits before Redis hands it to another worker, and how
+    often workers look for such tasks. kombu looks every 10 s but scans only every tenth look
+    (100 s): a dead worker's task would wait up to 100 s past its timeout. We scan at every
+    look, and look at least three times per timeout (one sorted-set read each)."""
+    return {"visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": max(1, min(10, visibility_timeout // 3)),
+            "unacked_restore_throttle": 1}
+
+
 def init_celery(app: Flask, celery: Celery) -> Celery:
     celery.Task = AppTask
     celery.conf.update(
@@ -50,9 +60,8 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        # How long an unacknowledged task waits before Redis hands it to another worker.
-        broker_transport_options={
-            "visibility_timeout": app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)},
+        broker_transport_options=redelivery_options(
+            app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
         task_serializer="json",
         accept_content=["json"],
         timezone="UTC",
@@ -69,6 +78,8 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
             },
             "events-purge": {"task": "smbfinance.events.purge", "schedule": 24 * 3600.0},
             "gdpr-purge": {"task": "smbfinance.gdpr.purge_exports", "schedule": 24 * 3600.0},
+            "tenant-purge": {"task": "smbfinance.tenant_deletion.purge_due",
+                             "schedule": 24 * 3600.0},
         },
     )
     celery.set_default()
@@ -78,6 +89,7 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
     import smbfinance.gdpr.tasks  # export builds, purge of expired exports
     import smbfinance.integrations.tasks  # provider syncs, the sync due check
     import smbfinance.scheduler.tasks  # registers the tasks
+    import smbfinance.tenant_deletion.tasks  # the daily purge of deleted companies
     import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
 
     return celery
