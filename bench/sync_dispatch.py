@@ -18,6 +18,11 @@
    one round trip) measured in the same run, rounds taking turns. Rates count from the
    tenth completion to the last: worker start-up and first calls are left out.
    Target ≥ 0.5.
+3. The floor: the same worker's throughput of a task that makes only the two calls a
+   re-sync cannot do without (open receivables, open payables), each answered as cheaply
+   as the simulator answers anything (`Authenticate`: no items generated, nothing parsed,
+   over a kept-alive connection) and writes nothing, divided by the no-op's. No sync that
+   reads Yuki can reach a higher ratio on this machine, whatever our own code costs.
 
 Database: BENCH_DATABASE_URL (an admin URL) or embedded PostgreSQL, a database of its own,
 dropped at the end. Redis: BENCH_REDIS_URL or embedded; on a given server the bench uses
@@ -58,7 +63,12 @@ DISPATCH_ROUNDS = 3
 SYNCS, SYNCS_QUICK = 100, 20
 SYNC_ROUNDS = 2
 WARM_UP = 10  # completions left out of a rate
+# The references run each integration's task this many times: at ~700 no-ops a second, 100
+# tasks last a seventh of a second, too short a window to read a rate from.
+REFERENCE_REPEAT = 10
 NOOP_TASK = "bench.sync_dispatch.noop"
+FLOOR_TASK = "bench.sync_dispatch.floor"
+FLOOR_CALLS = 2  # a re-sync's least: OutstandingDebtorItems and OutstandingCreditorItems
 DONE_KEY = "bench:sync_dispatch:noop-done"
 IN_USE_KEY = "bench:sync_dispatch:in-use"
 OWN_KEYS = ("celery*", "_kombu.*", "unacked*", "yuki:session:*", "bench:sync_dispatch:*",
@@ -71,6 +81,29 @@ STALLED_SECONDS = 70  # longer than a task lives (55 s): nothing more will come
 def noop(*, tenant_id: uuid.UUID, integration_id: str, trigger: str = "tick",
          customer_ip: str | None = None) -> None:
     """The reference: what the sync task costs the worker without the sync."""
+    redis_client(current_app).rpush(DONE_KEY, repr(time.time()))
+
+
+_connections: dict[str, Any] = {}
+
+
+@celery.task(name=FLOOR_TASK, tenant_scoped=True, acks_late=True, reject_on_worker_lost=True)
+def floor(*, tenant_id: uuid.UUID, integration_id: str, trigger: str = "tick",
+          customer_ip: str | None = None, service_url: str, access_key: str) -> None:
+    """The floor: the no-op plus a re-sync's unavoidable provider calls, at their cheapest."""
+    import requests
+
+    from smbfinance.integrations.sandbox.yuki import NS, SOAP11
+
+    session = _connections.setdefault("session", requests.Session())
+    envelope = (f"<soap:Envelope xmlns:soap='{SOAP11}'><soap:Body><Authenticate xmlns='{NS}'>"
+                f"<accessKey>{access_key}</accessKey></Authenticate></soap:Body>"
+                "</soap:Envelope>").encode()
+    for _ in range(FLOOR_CALLS):
+        answer = session.post(service_url, data=envelope, timeout=5, headers={
+            "Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}Authenticate"'})
+        if answer.status_code != 200 or b"AuthenticateResult" not in answer.content:
+            raise RuntimeError(f"Authenticate answered {answer.status_code}")
     redis_client(current_app).rpush(DONE_KEY, repr(time.time()))
 
 
@@ -269,15 +302,21 @@ def rate(times: Sequence[float]) -> float:
     return (len(times) - WARM_UP) / max(times[-1] - times[WARM_UP - 1], 1e-9)
 
 
-def send_noops(due: Sequence[tuple[uuid.UUID, uuid.UUID]], app: Any) -> None:
+def send_noops(due: Sequence[tuple[uuid.UUID, uuid.UUID]], app: Any, *,
+               calling: tuple[str, Sequence[str]] | None = None) -> None:
+    """No-op tasks for these integrations; with `calling` (the simulator's service URL
+    and an access key per integration), floor tasks."""
     from smbfinance.integrations.dispatch import TASK_EXPIRES_SECONDS
 
     with app.app_context():
-        for tenant_id, integration_id in due:
-            noop.apply_async(kwargs={"tenant_id": str(tenant_id),
-                                     "integration_id": str(integration_id),
-                                     "trigger": "tick", "customer_ip": None},
-                             expires=TASK_EXPIRES_SECONDS)
+        for n, (tenant_id, integration_id) in enumerate(due):
+            kwargs = {"tenant_id": str(tenant_id), "integration_id": str(integration_id),
+                      "trigger": "tick", "customer_ip": None}
+            task = noop
+            if calling is not None:
+                task = floor
+                kwargs.update(service_url=calling[0], access_key=calling[1][n])
+            task.apply_async(kwargs=kwargs, expires=TASK_EXPIRES_SECONDS)
 
 
 def sync_times(admin: Any, due: Sequence[tuple[uuid.UUID, uuid.UUID]],
@@ -370,6 +409,7 @@ def measure_dispatch(bench: Bench) -> list[Tick]:
 @dataclass
 class Rates:
     noop: list[float]
+    floor: list[float]  # a re-sync's provider calls at their cheapest, nothing written
     first: list[float]  # a company's first sync: its open items imported
     again: list[float]  # the usual run: the same items read again, little changed
     outcomes: dict[str, int]
@@ -397,13 +437,15 @@ def measure_throughput(bench: Bench, count: int, rounds: int = SYNC_ROUNDS) -> R
     simulator = YukiSimulator(clock=SystemClock(), companies=companies)
     server = simulator.serve().start()
     env = {**bench.worker_env, "YUKI_SERVICE_URL": simulator.service_url}
-    keys = iter(access_key_for(c.key) for c in companies)
-    rates = Rates([], [], [], {})
+    access = [access_key_for(c.key) for c in companies]
+    keys = iter(access)
+    rates = Rates([], [], [], [], {})
 
-    def noops(label: str, due: list[tuple[uuid.UUID, uuid.UUID]]) -> float:
+    def noops(label: str, due: list[tuple[uuid.UUID, uuid.UUID]],
+              calling: tuple[str, Sequence[str]] | None = None) -> float:
         # Queued before the worker starts: sending one by one would otherwise be the limit.
         bench.redis.delete(DONE_KEY)
-        send_noops(due, bench.app)
+        send_noops(due, bench.app, calling=calling)
         with worker(env, bench.log) as process:
             value = rate(wait_for(
                 lambda: [float(t) for t in bench.redis.lrange(DONE_KEY, 0, -1)], len(due),
@@ -437,7 +479,10 @@ def measure_throughput(bench: Bench, count: int, rounds: int = SYNC_ROUNDS) -> R
             # share invoice numbers).
             due = seed(bench.admin, bench.box, companies=count, per_company=1,
                        due_at=datetime.now(UTC) - timedelta(seconds=1), access_keys=keys)
-            rates.noop.append(noops(f"no-op {n}/{rounds}", due))
+            rates.noop.append(noops(f"no-op {n}/{rounds}", due * REFERENCE_REPEAT))
+            rates.floor.append(noops(
+                f"floor {n}/{rounds}", due * REFERENCE_REPEAT,
+                (simulator.service_url, access[(n - 1) * count:n * count] * REFERENCE_REPEAT)))
             rates.first.append(syncs(f"first sync {n}/{rounds}", due))
             due_again(bench.admin, due)
             rates.again.append(syncs(f"re-sync {n}/{rounds}", due))
@@ -533,6 +578,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"no-op tasks {noop_rate:.0f}/s, ratio {ratio:.3f} (N = {count} a round, "
                 f"median of {len(ratios)} rounds, {min(ratios):.3f}–{max(ratios):.3f}; "
                 f"target ≥ 0.5) {verdict(ratio >= 0.5)}")
+        floors = [v / r for v, r in zip(rates.floor, rates.noop, strict=True) if r]
+        say(f"sync dispatch: floor — a task making {FLOOR_CALLS} of the simulator's "
+            f"cheapest calls and writing nothing {statistics.median(rates.floor):.0f}/s, ratio "
+            f"{statistics.median(floors):.3f} ({min(floors):.3f}–{max(floors):.3f}): the "
+            "highest ratio any sync that reads Yuki could reach on this machine")
         say(f"sync dispatch: runs {rates.outcomes}")
 
 

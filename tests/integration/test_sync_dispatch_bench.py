@@ -1,7 +1,8 @@
 """The sync dispatch benchmark's core, tiny and untimed, so that it cannot rot: due Yuki
 integrations of several companies, the tick's integrations check sends each one sync task
 (exactly once, with an expiry) to a real Redis broker, and a real worker process — the
-benchmark's own command line — syncs every one of them once against the Yuki simulator."""
+benchmark's own command line — syncs every one of them once against the Yuki simulator, then
+runs the benchmark's two references (the no-op and the floor task)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,18 @@ def test_every_due_integration_is_enqueued_once_and_synced_once(bench):
         with core.worker(env, bench.log) as process:
             times = core.wait_for(lambda: core.sync_times(bench.admin, due, since),
                                   COMPANIES, process=process, log=bench.log, label="sync")
+            # and runs the references: a no-op and a floor task (two calls) per integration
+            bench.redis.delete(core.DONE_KEY)
+            authenticated = simulator.operations.count("Authenticate")
+            core.send_noops(due, bench.app)
+            core.send_noops(due, bench.app, calling=(
+                simulator.service_url, [access_key_for(c.key) for c in companies]))
+            references = core.wait_for(
+                lambda: bench.redis.lrange(core.DONE_KEY, 0, -1), 2 * COMPANIES,
+                process=process, log=bench.log, label="references")
+        assert len(references) == 2 * COMPANIES, bench.log.read_text()[-3000:]
+        assert simulator.operations.count("Authenticate") == \
+            authenticated + core.FLOOR_CALLS * COMPANIES
         assert len(times) == COMPANIES, bench.log.read_text()[-3000:]
         outcome = core.sync_outcomes(bench.admin, due, since)
         assert outcome == {"statuses": {"success": COMPANIES}, "synced": COMPANIES,
