@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from smbfinance.cashflow.model import (
@@ -105,8 +106,9 @@ def _allocate_units(units: int, weights: Sequence[int]) -> list[int]:
     floors = [units * weight // whole for weight in weights]
     left = units - sum(floors)
     if left:
-        remainders = [units * weight % whole for weight in weights]
-        for i in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        # Largest remainder first, earliest on ties: (-remainder, index) pairs sort so.
+        for _, i in sorted([(-(units * weight % whole), i)
+                            for i, weight in enumerate(weights)])[:left]:
             floors[i] += 1
     return floors
 
@@ -137,6 +139,8 @@ _ZERO = Decimal(0)
 
 _SPLIT = ", ".join(f"{w}/{sum(OVERDUE_WEIGHTS)}" for w in OVERDUE_WEIGHTS)
 _NO_SHIFT = timedelta(0)
+# A bucket's items all have a day (those without one are after the horizon, in no bucket).
+_DAY_THEN_KEY = itemgetter(Contribution._fields.index("day"), Contribution._fields.index("key"))
 
 
 @dataclass(frozen=True)
@@ -330,7 +334,7 @@ def forecast(inputs: ForecastInputs, *, horizon_days: int = DEFAULT_HORIZON_DAYS
         balance = opening + inflows[i] - outflows[i]
         low += low_delta[i]
         high += high_delta[i]
-        ordered = tuple(sorted(items[i], key=lambda c: (c.day or stop, c.key)))
+        ordered = tuple(sorted(items[i], key=_DAY_THEN_KEY))
         buckets.append(Bucket(start, stop, opening, inflows[i], outflows[i], balance, low,
                               high, ordered))
     return Forecast(inputs.as_of, horizon_days, granularity, inputs.currency, inputs.opening,
