@@ -82,10 +82,10 @@ _DIRECTIONS = {direction.value: direction for direction in Direction}
 
 def invoices(rows: Iterable[InvoiceRow], rates: RateTable,
              warnings: list[str]) -> tuple[OpenInvoice, ...]:
-    return tuple(OpenInvoice(row.id, row.number, _DIRECTIONS[row.direction], row.contact_id,
-                             row.contact_name, row.due_date,
-                             convert_invoice(row, rates, warnings))
-                 for row in rows)
+    # tuple.__new__: see forecast._record (one record per open invoice).
+    return tuple(tuple.__new__(OpenInvoice, (
+        row.id, row.number, _DIRECTIONS[row.direction], row.contact_id, row.contact_name,
+        row.due_date, convert_invoice(row, rates, warnings), 0)) for row in rows)
 
 
 def detect_series(tenant_id: uuid.UUID, rows: Iterable[CandidateRow], rates: RateTable,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from smbfinance.cashflow.delays import DelaySample, delay_model
 from smbfinance.cashflow.forecast import (
+    Contribution,
     Granularity,
     allocate,
     bucket_bounds,
@@ -244,8 +245,13 @@ def test_forecast_invariants(inputs, horizon, granularity):
         assert sum((c.amount for c in bucket.items if c.amount > 0), D(0)) == bucket.inflows
         assert -sum((c.amount for c in bucket.items if c.amount < 0), D(0)) == bucket.outflows
         assert all(bucket.start <= c.day <= bucket.end for c in bucket.items)
+    # every record is whole (they are made from plain tuples), items in (day, key) order
+    made = contributions(inputs, result.end)
+    assert all(len(c) == len(Contribution._fields) for c in made)
+    for bucket in buckets:
+        assert list(bucket.items) == sorted(bucket.items, key=lambda c: (c.day, c.key))
     # conservation: what the contributions put inside the horizon is what the buckets hold
-    inside = [c for c in contributions(inputs, result.end) if c.day is not None]
+    inside = [c for c in made if c.day is not None]
     net = sum((c.amount for c in inside), D(0))
     assert buckets[-1].closing - inputs.opening == net
     # and regrouping by another bucket size moves nothing
@@ -253,3 +259,25 @@ def test_forecast_invariants(inputs, horizon, granularity):
         again = forecast(inputs, horizon_days=horizon, granularity=other)
         assert (again.buckets[-1].closing, again.buckets[-1].low, again.buckets[-1].high) == (
             buckets[-1].closing, buckets[-1].low, buckets[-1].high)
+
+
+def test_open_invoices_are_assembled_as_whole_records_in_base_currency():
+    # given two rows as the database gives them, one in the base currency, one not
+    from smbfinance.cashflow.assemble import invoices
+    from smbfinance.cashflow.conversion import RateTable
+    from smbfinance.cashflow.gather import InvoiceRow
+
+    rows = [InvoiceRow("1", "N1", "receivable", "c", "Acme", "open", date(2026, 3, 1),
+                       D("100.00"), "EUR", D("1"), None),
+            InvoiceRow("2", "N2", "payable", None, "Bolt", "open", date(2026, 3, 2),
+                       D("50.00"), "USD", D("0.5"), None)]
+    warnings: list[str] = []
+    # when they are assembled without a USD rate
+    made = invoices(rows, RateTable("EUR", date(2026, 3, 1), {}), warnings)
+    # then each is a whole OpenInvoice, the USD one at its own rate, with a warning
+    assert made == (
+        OpenInvoice("1", "N1", Direction.RECEIVABLE, "c", "Acme", date(2026, 3, 1),
+                    D("100.00")),
+        OpenInvoice("2", "N2", Direction.PAYABLE, None, "Bolt", date(2026, 3, 2), D("25.00")))
+    assert all(len(i) == len(OpenInvoice._fields) for i in made)
+    assert len(warnings) == 1 and "USD" in warnings[0]
