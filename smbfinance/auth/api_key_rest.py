@@ -28,11 +28,11 @@ class ApiKeys(AuthenticatedView):
         return {"data": page.items, "has_more": page.has_more}
 
     @blp.arguments(schemas.ApiKeyIn)
-    @idempotent
+    @idempotent(sealed=True)  # the secret is in the stored response: kept encrypted
     @blp.response(201, schemas.ApiKeyCreatedOut)
     @blp.doc(security=BEARER)
     def post(self, body: dict[str, Any]) -> Any:
-        """Create a key; its `secret` is in this response only."""
+        """Create a key; its `secret` is in this response only (Idempotency-Key supported)."""
         created = api_keys.create_key(session=db.session, actor=current_actor(), **body)
         shown = {name: getattr(created.key, name) for name in schemas.ApiKeyOut().fields
                  if name != "object"}

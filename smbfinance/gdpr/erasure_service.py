@@ -61,6 +61,8 @@ def erase(*, session: Session, actor: Actor, subject_type: str,
                            f"{error.orig}") from error
         counts["audit_entries"] = _redact_audit(session, subject.terms, pseudonym)
         counts["gdpr_exports"] = _purge_exports(session)
+        counts["idempotency_keys"] = counts.get("idempotency_keys", 0) + \
+            _forget_sealed_responses(session)
         erasure = GdprErasure(subject_type=subject_type, subject_id=subject_id,
                               pseudonym=pseudonym, requested_by=actor.id, created_at=utcnow(),
                               counts={k: v for k, v in sorted(counts.items()) if v})
@@ -308,3 +310,12 @@ def _purge_exports(session: Session) -> int:
     return int(session.execute(text(
         "UPDATE gdpr_exports SET content = NULL, status = 'expired'"
         " WHERE status = 'ready'")).rowcount or 0)
+
+
+def _forget_sealed_responses(session: Session) -> int:
+    """Stored responses sealed because they carry a secret (ADR 0044) cannot be searched or
+    rewritten: their bodies are dropped (at most a day's worth; the keys stay, so a retry
+    is told the response was not kept instead of creating twice)."""
+    return int(session.execute(text(
+        "UPDATE idempotency_keys SET response_body = NULL "
+        "WHERE response_sealed AND response_body IS NOT NULL")).rowcount or 0)

@@ -4,6 +4,10 @@
 - Same key, different request → 422. A retry while the first is still running → 409.
 - Keys are scoped per tenant (RLS) and kept 24 hours. 5xx responses are not stored, so a
   retry after a server error runs again.
+- A response that carries a secret shown once (`@idempotent(sealed=True)`: a new API key, a
+  webhook signing secret) is stored sealed with the key ring (INTEGRATION_ENCRYPTION_KEYS),
+  bound to its tenant and key, never in clear (ADR 0044). Without a key ring, or once the
+  key that sealed it is gone, it is not replayed: a retry gets a 409 that says so.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, make_response, request
+from flask import Response, current_app, make_response, request
 from sqlalchemy import text
 
 from smbfinance.db import utcnow
 from smbfinance.errors import DomainError
 from smbfinance.extensions import db
+from smbfinance.integrations.secrets import SecretBox, SecretError
 from smbfinance.web.auth import current_actor
 from smbfinance.web.problems import domain_problem, problem
 
@@ -35,17 +40,19 @@ _CLAIM = text(
     "   SET method = EXCLUDED.method, path = EXCLUDED.path,"
     "       request_sha256 = EXCLUDED.request_sha256, state = 'running',"
     "       response_status = NULL, response_body = NULL, response_headers = NULL,"
+    "       response_sealed = false,"
     "       created_at = now(), expires_at = EXCLUDED.expires_at"
     "   WHERE idempotency_keys.expires_at <= now()"
     " RETURNING key"
 )
 _EXISTING = text(
     "SELECT method, path, request_sha256, state, response_status, response_body,"
-    " response_headers FROM idempotency_keys WHERE key = :key"
+    " response_headers, response_sealed FROM idempotency_keys WHERE key = :key"
 )
 _COMPLETE = text(
     "UPDATE idempotency_keys SET state = 'done', response_status = :status,"
-    " response_body = :body, response_headers = CAST(:headers AS jsonb) WHERE key = :key"
+    " response_body = :body, response_headers = CAST(:headers AS jsonb),"
+    " response_sealed = :sealed WHERE key = :key"
 )
 _RELEASE = text("DELETE FROM idempotency_keys WHERE key = :key AND state = 'running'")
 _KEPT_HEADERS = ("Content-Type", "ETag", "Location")
@@ -60,7 +67,22 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
-def idempotent(view: F) -> F:
+def _key_ring() -> SecretBox | None:
+    keys = current_app.config.get("INTEGRATION_ENCRYPTION_KEYS")
+    return SecretBox.from_config(keys) if keys else None
+
+
+def _seal_context(tenant_id: Any, key: str) -> str:
+    # Bound to the tenant and the key: a sealed body copied to another row does not open.
+    return f"idempotency-response:{tenant_id}:{key}"
+
+
+def idempotent(view: F | None = None, *, sealed: bool = False) -> Any:
+    """`@idempotent`, or `@idempotent(sealed=True)` on a view whose response carries a secret
+    shown once. Sits above `@blp.response` (it stores the serialised response)."""
+    if view is None:
+        return lambda inner: idempotent(inner, sealed=sealed)
+
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
@@ -69,7 +91,7 @@ def idempotent(view: F) -> F:
         if not 1 <= len(key) <= 255 or not key.isprintable():
             return problem(422, "Idempotency-Key must be 1-255 printable characters",
                            errors=[{"field": HEADER, "message": "1-255 printable characters"}])
-        current_actor()  # the key lives in the caller's tenant
+        tenant_id = current_actor().tenant_id  # the key lives in the caller's tenant
         sha = _fingerprint()
         session = db.session
         claimed = session.execute(_CLAIM, {
@@ -78,7 +100,7 @@ def idempotent(view: F) -> F:
         if claimed is None:
             existing = session.execute(_EXISTING, {"key": key}).one()
             session.commit()
-            return _replay_or_refuse(existing, sha)
+            return _replay_or_refuse(existing, sha, _seal_context(tenant_id, key))
         session.commit()
         try:
             response = make_response(view(*args, **kwargs))
@@ -93,16 +115,28 @@ def idempotent(view: F) -> F:
             session.execute(_RELEASE, {"key": key})
         else:
             headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
+            body: bytes | None = response.get_data()
+            if sealed:
+                ring = _key_ring()
+                body = None if ring is None else ring.encrypt(
+                    response.get_data(as_text=True),
+                    context=_seal_context(tenant_id, key)).encode("ascii")
             session.execute(_COMPLETE, {
-                "key": key, "status": response.status_code, "body": response.get_data(),
-                "headers": json.dumps(headers)})
+                "key": key, "status": response.status_code, "body": body,
+                "headers": json.dumps(headers), "sealed": sealed})
         session.commit()
         return response
 
-    return wrapper  # type: ignore[return-value]
+    wrapper.idempotency = "sealed" if sealed else "plain"  # type: ignore[attr-defined]
+    return wrapper
 
 
-def _replay_or_refuse(existing: Any, sha: str) -> Response:
+NOT_KEPT = ("the request with this Idempotency-Key succeeded, but its response held a secret "
+            "that is shown once and could not be kept to replay: list the resources to find "
+            "what was created, and revoke it and create another if you lost the secret")
+
+
+def _replay_or_refuse(existing: Any, sha: str, context: str) -> Response:
     if existing.request_sha256 != sha:
         return problem(422, "this Idempotency-Key was used with a different request: use a new "
                             "key for a new request",
@@ -110,7 +144,17 @@ def _replay_or_refuse(existing: Any, sha: str) -> Response:
     if existing.state == "running":
         return problem(409, "a request with this Idempotency-Key is still being processed: "
                             "retry in a moment", headers={"Retry-After": "1"})
-    response = Response(existing.response_body, status=existing.response_status)
+    body = existing.response_body
+    if existing.response_sealed:
+        ring = _key_ring()
+        try:
+            if body is None or ring is None:
+                raise SecretError("not kept")
+            body = ring.decrypt(bytes(body).decode("ascii"), context=context)
+        except SecretError:
+            return problem(409, NOT_KEPT, errors=[{"field": HEADER,
+                                                   "message": "response not kept"}])
+    response = Response(body, status=existing.response_status)
     for name, value in (existing.response_headers or {}).items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"

@@ -10,6 +10,7 @@ from smbfinance.extensions import db
 from smbfinance.web.api import AuthenticatedView, Blueprint
 from smbfinance.web.auth import current_actor
 from smbfinance.web.etag import expected_version, with_etag
+from smbfinance.web.idempotency import idempotent
 from smbfinance.webhooks import schemas, settings
 from smbfinance.webhooks import service as webhooks
 
@@ -45,10 +46,12 @@ class Endpoints(AuthenticatedView):
         return {"data": page.items, "has_more": page.has_more}
 
     @blp.arguments(schemas.EndpointIn)
+    @idempotent(sealed=True)  # the secret is in the stored response: kept encrypted
     @blp.response(201, schemas.EndpointWithSecret)
     @blp.doc(security=BEARER)
     def post(self, body: dict[str, Any]) -> Any:
-        """Subscribe a URL to event types; the signing secret is in this response only."""
+        """Subscribe a URL to event types; the signing secret is in this response only
+        (Idempotency-Key supported)."""
         created = webhooks.create_endpoint(session=db.session, actor=current_actor(),
                                            data=body, policy=settings.policy(),
                                            box=settings.secret_box())
