@@ -82,10 +82,18 @@ _DIRECTIONS = {direction.value: direction for direction in Direction}
 
 def invoices(rows: Iterable[InvoiceRow], rates: RateTable,
              warnings: list[str]) -> tuple[OpenInvoice, ...]:
-    # tuple.__new__: see forecast._record (one record per open invoice).
-    return tuple(tuple.__new__(OpenInvoice, (
-        row.id, row.number, _DIRECTIONS[row.direction], row.contact_id, row.contact_name,
-        row.due_date, convert_invoice(row, rates, warnings), 0)) for row in rows)
+    # Thousands of rows: unpacked once, an amount already in the base currency at its
+    # precision taken as it is (to_base's answer, without its two calls), records made in C.
+    base, unit, made = rates.base, quantum(rates.base), []
+    for row in rows:
+        (id_, number, direction, contact_id, contact_name, _status, due_date, outstanding,
+         currency, _rate, _urgency) = row
+        if currency != base or outstanding != outstanding.quantize(unit):
+            outstanding = convert_invoice(row, rates, warnings)
+        made.append(tuple.__new__(OpenInvoice, (
+            id_, number, _DIRECTIONS[direction], contact_id, contact_name, due_date,
+            outstanding, 0)))
+    return tuple(made)
 
 
 def detect_series(tenant_id: uuid.UUID, rows: Iterable[CandidateRow], rates: RateTable,
