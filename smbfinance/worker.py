@@ -80,6 +80,8 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
             "gdpr-purge": {"task": "smbfinance.gdpr.purge_exports", "schedule": 24 * 3600.0},
             "tenant-purge": {"task": "smbfinance.tenant_deletion.purge_due",
                              "schedule": 24 * 3600.0},
+            "idempotency-purge": {"task": "smbfinance.idempotency.purge",
+                                  "schedule": 24 * 3600.0},
         },
     )
     celery.set_default()
@@ -90,6 +92,7 @@ def init_celery(app: Flask, celery: Celery) -> Celery:
     import smbfinance.integrations.tasks  # provider syncs, the sync due check
     import smbfinance.scheduler.tasks  # registers the tasks
     import smbfinance.tenant_deletion.tasks  # the daily purge of deleted companies
+    import smbfinance.web.idempotency_tasks  # the daily purge of expired Idempotency-Keys
     import smbfinance.webhooks.tasks  # noqa: F401  - one task per delivery
 
     return celery

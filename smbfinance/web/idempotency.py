@@ -4,10 +4,11 @@
 - Same key, different request → 422. A retry while the first is still running → 409.
 - Keys are scoped per tenant (RLS) and kept 24 hours. 5xx responses are not stored, so a
   retry after a server error runs again.
-- A response that carries a secret shown once (`@idempotent(sealed=True)`: a new API key, a
+- A success that carries a secret shown once (`@idempotent(sealed=True)`: a new API key, a
   webhook signing secret) is stored sealed with the key ring (INTEGRATION_ENCRYPTION_KEYS),
-  bound to its tenant and key, never in clear (ADR 0044). Without a key ring, or once the
-  key that sealed it is gone, it is not replayed: a retry gets a 409 that says so.
+  bound to its tenant and key, never in clear (ADR 0044). Without a usable key ring, or
+  once the key that sealed it is gone, it is not replayed: a retry gets a 409 that says so.
+- Expired keys are purged daily (`purge_expired`, through a cross-tenant definer function).
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, make_response, request
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from smbfinance.db import utcnow
 from smbfinance.errors import DomainError
 from smbfinance.extensions import db
 from smbfinance.integrations.secrets import SecretBox, SecretError
+from smbfinance.tenancy import dangerously_unscoped
 from smbfinance.web.auth import current_actor
 from smbfinance.web.problems import domain_problem, problem
 
@@ -68,8 +71,13 @@ def _fingerprint() -> str:
 
 
 def _key_ring() -> SecretBox | None:
+    """The ring, or None when it is not configured or cannot be read (the response is then
+    not kept, which a retry is told: never a 500 after the view has committed)."""
     keys = current_app.config.get("INTEGRATION_ENCRYPTION_KEYS")
-    return SecretBox.from_config(keys) if keys else None
+    try:
+        return SecretBox.from_config(keys) if keys else None
+    except SecretError:
+        return None
 
 
 def _seal_context(tenant_id: Any, key: str) -> str:
@@ -102,6 +110,7 @@ def idempotent(view: F | None = None, *, sealed: bool = False) -> Any:
             session.commit()
             return _replay_or_refuse(existing, sha, _seal_context(tenant_id, key))
         session.commit()
+        ring = _key_ring() if sealed else None  # read before the view commits anything
         try:
             response = make_response(view(*args, **kwargs))
         except DomainError as error:
@@ -116,14 +125,15 @@ def idempotent(view: F | None = None, *, sealed: bool = False) -> Any:
         else:
             headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
             body: bytes | None = response.get_data()
-            if sealed:
-                ring = _key_ring()
+            # Only a success carries the secret; a refusal is kept in clear and replayed.
+            seal = sealed and 200 <= response.status_code < 300
+            if seal:
                 body = None if ring is None else ring.encrypt(
                     response.get_data(as_text=True),
                     context=_seal_context(tenant_id, key)).encode("ascii")
             session.execute(_COMPLETE, {
                 "key": key, "status": response.status_code, "body": body,
-                "headers": json.dumps(headers), "sealed": sealed})
+                "headers": json.dumps(headers), "sealed": seal})
         session.commit()
         return response
 
@@ -159,3 +169,13 @@ def _replay_or_refuse(existing: Any, sha: str, context: str) -> Response:
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def purge_expired(*, session: Session, now: datetime) -> int:
+    """Delete every company's keys that expired before `now` (their stored responses with
+    them): the daily task's body."""
+    with dangerously_unscoped(session, reason="idempotency key retention across tenants"):
+        removed = session.execute(text("SELECT cross_tenant_purge_idempotency_keys(:before)"),
+                                  {"before": now}).scalar_one()
+        session.commit()
+    return int(removed)

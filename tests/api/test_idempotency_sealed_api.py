@@ -1,8 +1,9 @@
 """Idempotency-Key on the two POSTs whose response carries a secret shown once (a new API
 key, a new webhook endpoint): a retry replays the same secret, nothing is created twice,
 and the stored response is sealed with the key ring — the database never holds the secret
-in clear. Without a key ring, or once the sealing key is gone, a retry is told (409) that
-the response was not kept; another company's same key creates its own."""
+in clear. Without a usable key ring, or once the sealing key is gone, a retry is told (409)
+that the response was not kept; a refusal is kept in clear and replayed as such; another
+company's same key creates its own; expired keys are purged daily."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def keyed(tenant: TenantFixture, key: str) -> dict[str, str]:
 def stored(db_session: Any, tenant: TenantFixture, key: str) -> Any:
     with tenant_scope(db_session, tenant.tenant_id):
         row = db_session.execute(text(
-            "SELECT response_body, response_sealed, row_to_json(k)::text AS dump "
+            "SELECT response_body, response_sealed, response_status, "
+            "convert_from(coalesce(response_body, ''), 'UTF8') AS body_text "
             "FROM idempotency_keys k WHERE key = :key"), {"key": key}).one()
         db_session.rollback()
     return row
@@ -62,9 +64,8 @@ def test_a_retry_replays_the_secret_that_the_database_holds_only_sealed(
     assert count(db_session, tenant_a, table) == 1
     # and the stored response is sealed: no part of the secret is in the row
     row = stored(db_session, tenant_a, "create-1")
-    assert row.response_sealed is True and bytes(row.response_body).startswith(b"v1.")
-    assert secret not in row.dump and secret[-20:] not in row.dump
-    assert secret[-20:].encode() not in bytes(row.response_body)
+    assert row.response_sealed is True and row.body_text.startswith("v1.")
+    assert secret not in row.body_text and secret[-20:] not in row.body_text
 
 
 @pytest.mark.parametrize("what", sorted(CREATES))
@@ -154,3 +155,63 @@ def test_an_erasure_drops_sealed_responses_it_cannot_search(
     assert again.status_code == 409 and count(db_session, tenant_a, table) == 1
     # and the other company's stored response is untouched
     assert stored(db_session, tenant_b, "hook").response_body is not None
+
+
+def test_a_refusal_is_kept_in_clear_and_replayed_as_the_refusal(
+        app: Flask, client: FlaskClient, db_session: Any, tenant_a: TenantFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # given no key ring, so that creating a webhook endpoint is refused (409)
+    monkeypatch.setitem(app.config, "INTEGRATION_ENCRYPTION_KEYS", None)
+    path, body, table = CREATES["webhook endpoint"]
+    first = client.post(path, headers=keyed(tenant_a, "refused"), json=body)
+    assert first.status_code == 409
+    # when the same request is retried
+    again = client.post(path, headers=keyed(tenant_a, "refused"), json=body)
+    # then it replays that refusal (not "the request succeeded"), stored in clear
+    assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    row = stored(db_session, tenant_a, "refused")
+    assert row.response_sealed is False and row.response_status == 409
+    assert count(db_session, tenant_a, table) == 0
+
+
+def test_an_unreadable_key_ring_keeps_nothing_and_never_answers_500(
+        app: Flask, client: FlaskClient, db_session: Any, tenant_a: TenantFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a key ring that does not parse
+    monkeypatch.setitem(app.config, "INTEGRATION_ENCRYPTION_KEYS", "not a key ring")
+    path, body, table = CREATES["api key"]
+    # when an API key is created with an Idempotency-Key, then retried
+    first = client.post(path, headers=keyed(tenant_a, "bad-ring"), json=body)
+    again = client.post(path, headers=keyed(tenant_a, "bad-ring"), json=body)
+    # then the create succeeded once, its secret was not kept, and the retry says so
+    assert first.status_code == 201 and again.status_code == 409
+    row = stored(db_session, tenant_a, "bad-ring")
+    assert row.response_sealed is True and row.response_body is None
+    assert count(db_session, tenant_a, table) == 1
+
+
+def test_expired_keys_of_every_company_are_purged_daily(
+        client: FlaskClient, db_session: Any, tenant_a: TenantFixture,
+        tenant_b: TenantFixture) -> None:
+    from datetime import timedelta
+
+    from smbfinance.db import utcnow
+    from smbfinance.web.idempotency_tasks import purge
+
+    path, body, _ = CREATES["api key"]
+    # given a keyed create in each company, the first one's key expired
+    for tenant in (tenant_a, tenant_b):
+        assert client.post(path, headers=keyed(tenant, "old"), json=body).status_code == 201
+    with tenant_scope(db_session, tenant_a.tenant_id):
+        db_session.execute(text("UPDATE idempotency_keys SET expires_at = :at"),
+                           {"at": utcnow() - timedelta(minutes=1)})
+        db_session.commit()
+    # when the daily purge runs
+    removed = purge.apply(throw=True).get()
+    # then only the expired key is gone, its stored response with it
+    assert removed == 1
+    with tenant_scope(db_session, tenant_a.tenant_id):
+        assert db_session.execute(text("SELECT count(*) FROM idempotency_keys")).scalar() == 0
+        db_session.rollback()
+    assert stored(db_session, tenant_b, "old").response_sealed is True
