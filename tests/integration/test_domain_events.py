@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.cashflow.models import Alert
 from smbfinance.db import transaction
@@ -44,17 +43,6 @@ from tests.integration.test_webhook_delivery import (
     publish_contact,
 )
 from tests.reconciling import Paid, camt, import_payments
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ notes, foreign currencies, optimistic concurrency and the audit trail."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,8 +21,6 @@ from smbfinance.errors import Conflict, Forbidden, Invalid, NotFound, Preconditi
 from smbfinance.invoices import ogm, queries
 from smbfinance.invoices import service as invoices
 from smbfinance.rates import service as rates
-from smbfinance.tenancy import tenant_scope
-from tests.conftest import TenantFixture
 
 D = Decimal
 
@@ -37,17 +34,6 @@ ECB_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
   </Cube>
 </gesmes:Envelope>
 """
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 @pytest.fixture()

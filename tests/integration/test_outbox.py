@@ -5,7 +5,6 @@ and relay (or inside the relay) loses nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -32,21 +31,9 @@ from smbfinance.webhooks import fanout
 from smbfinance.webhooks import service as webhooks
 from smbfinance.webhooks.models import WebhookDelivery
 from smbfinance.webhooks.ssrf import Policy
-from tests.conftest import TenantFixture
 
 DEV = Policy.from_config(require_https=False, allowed_networks=["127.0.0.0/8"])
 BOX = SecretBox.from_config(DEV_INTEGRATION_KEYS)
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 def outbox(session: Session) -> list[OutboxEvent]:

@@ -4,15 +4,11 @@ an hourly scan; paid, draft and long-overdue invoices are left alone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction
@@ -21,19 +17,7 @@ from smbfinance.events.overdue import emit_newly_overdue
 from smbfinance.events.tasks import OVERDUE_MINUTE, overdue_scan
 from smbfinance.invoices import service as invoices
 from smbfinance.tenancy import tenant_scope
-from tests.conftest import TenantFixture
 from tests.invoicing import today
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 def invoice_due(session: Session, actor: Actor, contact_id: uuid.UUID, days_ago: int,

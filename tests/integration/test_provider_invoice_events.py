@@ -5,7 +5,6 @@ and what our reconciliation settled survives Yuki's still-open view (ADR 0037)."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.db import transaction, utcnow
 from smbfinance.events.models import OutboxEvent
@@ -26,17 +24,6 @@ from smbfinance.transactions import accounts_service as accounts
 from tests.conftest import TenantFixture
 
 ADMIN = "adm-1"
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 def item(key: str, gross: str = "121.00", open_: str | None = None) -> dict[str, Any]:

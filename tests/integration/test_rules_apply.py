@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -31,17 +30,6 @@ from tests.conftest import TenantFixture
 
 CODA = (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "formats" / "coda"
         / "oca-l10n-belgium-7.0__Coda_iban_v2_3_single_statement.txt")
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 def add_transactions(session: Session, specs: list[dict[str, Any]]) -> list[uuid.UUID]:

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import DEV_INTEGRATION_KEYS
-from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
 from smbfinance.contacts import service as contacts
 from smbfinance.db import transaction
@@ -29,12 +28,10 @@ from smbfinance.errors import Conflict
 from smbfinance.events.models import OutboxEvent
 from smbfinance.events.relay import relay
 from smbfinance.integrations.secrets import SecretBox, SecretError
-from smbfinance.tenancy import tenant_scope
 from smbfinance.webhooks import client, delivery, schedule, signing
 from smbfinance.webhooks import service as webhooks
 from smbfinance.webhooks.models import WebhookDelivery, WebhookEndpoint
 from smbfinance.webhooks.ssrf import Policy
-from tests.conftest import TenantFixture
 
 DEV = Policy.from_config(require_https=False, allowed_networks=["127.0.0.0/8"])
 BOX = SecretBox.from_config(DEV_INTEGRATION_KEYS)
@@ -104,17 +101,6 @@ def receiver() -> Iterator[Receiver]:
     running = Receiver()
     yield running
     running.close()
-
-
-@pytest.fixture()
-def actor(tenant_a: TenantFixture) -> Actor:
-    return Actor(user_id=tenant_a.user_id, tenant_id=tenant_a.tenant_id, role=Role.OWNER)
-
-
-@pytest.fixture()
-def session(db_session: Any, tenant_a: TenantFixture) -> Iterator[Session]:
-    with tenant_scope(db_session, tenant_a.tenant_id) as scoped:
-        yield scoped
 
 
 @pytest.fixture()
