@@ -4,7 +4,6 @@ DELETE /integrations/{id}, with refusals as payload errors named as GraphQL name
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,21 +32,6 @@ CONNECT = """mutation($key: String!, $adminId: String, $adminName: String) {
 DISCONNECT = """mutation($id: ID!) { integrationDisconnect(integrationId: $id) {
   integration { id provider status health nextSyncAt lastErrorCode }
   errors { field code message } } }"""
-
-
-@pytest.fixture
-def configured(app: Flask, yuki_sim: Any, ponto_sim: Any) -> Iterator[Flask]:
-    keys = ("YUKI_SERVICE_URL", "PONTO_CLIENT_ID", "PONTO_CLIENT_SECRET", "PONTO_API_URL",
-            "PONTO_AUTHORIZATION_URL", "PONTO_REDIRECT_URI")
-    saved = {key: app.config.get(key) for key in keys}
-    app.config.update(YUKI_SERVICE_URL=yuki_sim.service_url,
-                      PONTO_CLIENT_ID=ponto_sim.client_id,
-                      PONTO_CLIENT_SECRET=ponto_sim.client_secret,
-                      PONTO_API_URL=ponto_sim.api_url,
-                      PONTO_AUTHORIZATION_URL=ponto_sim.authorization_url,
-                      PONTO_REDIRECT_URI="http://127.0.0.1:9/cb")
-    yield app
-    app.config.update(saved)
 
 
 @pytest.fixture

@@ -31,21 +31,6 @@ YUKI = "/api/v1/integrations/yuki"
 
 
 @pytest.fixture
-def configured(app, yuki_sim, ponto_sim):
-    keys = ("YUKI_SERVICE_URL", "PONTO_CLIENT_ID", "PONTO_CLIENT_SECRET", "PONTO_API_URL",
-            "PONTO_AUTHORIZATION_URL", "PONTO_REDIRECT_URI")
-    saved = {key: app.config.get(key) for key in keys}
-    app.config.update(YUKI_SERVICE_URL=yuki_sim.service_url,
-                      PONTO_CLIENT_ID=ponto_sim.client_id,
-                      PONTO_CLIENT_SECRET=ponto_sim.client_secret,
-                      PONTO_API_URL=ponto_sim.api_url,
-                      PONTO_AUTHORIZATION_URL=ponto_sim.authorization_url,
-                      PONTO_REDIRECT_URI="http://127.0.0.1:9/cb")
-    yield app
-    app.config.update(saved)
-
-
-@pytest.fixture
 def sent(monkeypatch):
     calls: list[tuple] = []
     monkeypatch.setattr(rest, "_enqueue_sync", lambda *a, **k: calls.append((a, k)))

@@ -3,11 +3,14 @@ clock, connected integrations of a tenant, and the engine's connectors."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from flask import Flask
 from sqlalchemy import func, select
 
 from smbfinance.auth.models import Role
@@ -50,6 +53,23 @@ def yuki_sim(clock):
     yield simulator
     simulator.stop_waiting()
     server.stop()
+
+
+@pytest.fixture
+def configured(app: Flask, yuki_sim: Any, ponto_sim: Any) -> Iterator[Flask]:
+    """Both providers pointed at the simulators, for the connect routes (REST and GraphQL);
+    the session-wide app's configuration is put back afterwards."""
+    keys = ("YUKI_SERVICE_URL", "PONTO_CLIENT_ID", "PONTO_CLIENT_SECRET", "PONTO_API_URL",
+            "PONTO_AUTHORIZATION_URL", "PONTO_REDIRECT_URI")
+    saved = {key: app.config.get(key) for key in keys}
+    app.config.update(YUKI_SERVICE_URL=yuki_sim.service_url,
+                      PONTO_CLIENT_ID=ponto_sim.client_id,
+                      PONTO_CLIENT_SECRET=ponto_sim.client_secret,
+                      PONTO_API_URL=ponto_sim.api_url,
+                      PONTO_AUTHORIZATION_URL=ponto_sim.authorization_url,
+                      PONTO_REDIRECT_URI="http://127.0.0.1:9/cb")
+    yield app
+    app.config.update(saved)
 
 
 @pytest.fixture
