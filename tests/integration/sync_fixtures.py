@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from smbfinance.auth.models import Role
 from smbfinance.auth.permissions import Actor
@@ -112,17 +112,30 @@ def connect_ponto(ponto_sim, settings, clock, session, tenant, box, company="acm
     code = parse_qs(urlparse(answer.headers["Location"]).query)["code"][0]
     tokens = ponto.PontoOAuth(settings, clock=clock.now).exchange_code(code, pkce.verifier)
     with tenant_scope(session, tenant.tenant_id):
-        return service.create_integration(
+        integration = service.create_integration(
             session=session, actor=owner(tenant), box=box, provider="ponto",
             credentials=ponto_service.credentials_of(tokens), external_id=f"org-{company}",
             token_expires_at=tokens.expires_at)
+    return _due_at(session, tenant, integration, clock.now())
 
 
-def connect_yuki(session, tenant, box, company="acme"):
+def connect_yuki(session, tenant, box, company="acme", due_at=START):
     with tenant_scope(session, tenant.tenant_id):
-        return service.create_integration(
+        integration = service.create_integration(
             session=session, actor=owner(tenant), box=box, provider="yuki",
             credentials={"access_key": access_key_for(company)})
+    return _due_at(session, tenant, integration, due_at)
+
+
+def _due_at(session, tenant, integration, at):
+    """Due by the test's clock. A new integration is due at the wall clock's now, which
+    the fixed START falls behind once a real day passes it (the tick tests then saw
+    nothing due)."""
+    with tenant_scope(session, tenant.tenant_id):
+        session.execute(text("UPDATE integrations SET next_sync_at = :at WHERE id = :id"),
+                        {"at": at, "id": integration.id})
+        session.commit()
+    return integration
 
 
 def run(session, tenant, integration, connectors, trigger="tick", **kwargs):
