@@ -1,9 +1,10 @@
 """Re-sealing every stored secret under the newest key (`smbfinance keys rotate`, ADR 0034).
 
 What the `SecretBox` of `INTEGRATION_ENCRYPTION_KEYS` seals in the database, across all
-companies: integrations' credentials (Ponto tokens, Yuki access keys) and webhook
-endpoints' signing secrets (current and previous). Each value stays bound to its row (the
-same associated data as when it was sealed), so rotation moves no secret between rows.
+companies: integrations' credentials (Ponto tokens, Yuki access keys), webhook endpoints'
+signing secrets (current and previous) and the kept responses of idempotent requests that
+carried a secret shown once (ADR 0044). Each value stays bound to its row (the same
+associated data as when it was sealed), so rotation moves no secret between rows.
 
 It runs on the owner's connection (`MIGRATION_DATABASE_URL`, the role that applies
 migrations and bypasses row-level security), like a migration: an operator's act over
@@ -28,6 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -40,22 +42,37 @@ Progress = Callable[[int, int], None]
 class SealedColumn:
     table: str
     column: str
-    context_prefix: str  # associated data: f"{prefix}:{tenant_id}:{row id}"
+    context_prefix: str  # associated data: f"{prefix}:{tenant_id}:{row key}"
     key_id_column: str | None = None
+    row_key: str = "id"  # with tenant_id, names the row (and orders the pages)
+    binary: bool = False  # bytea holding the sealed text's ASCII bytes
+    condition: str = "true"  # the rows whose value in this column is sealed
 
     @property
     def label(self) -> str:
         return f"{self.table}.{self.column}"
 
-    def context(self, tenant_id: uuid.UUID, row_id: uuid.UUID) -> str:
-        return f"{self.context_prefix}:{tenant_id}:{row_id}"
+    @property
+    def sealed_text(self) -> str:
+        """The column as the sealed text `v1.<key id>.<data>`, in SQL."""
+        return f"convert_from({self.column}, 'UTF8')" if self.binary else self.column
+
+    def context(self, tenant_id: uuid.UUID, row_key: Any) -> str:
+        return f"{self.context_prefix}:{tenant_id}:{row_key}"
+
+    def stored(self, sealed: str) -> str | bytes:
+        return sealed.encode("ascii") if self.binary else sealed
 
 
-# Every column sealed with the integrations' SecretBox (tests/unit keep this list honest).
+# Every column sealed with the integrations' SecretBox (tests keep this list honest).
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("integrations", "credentials", "integration", "credentials_key_id"),
     SealedColumn("webhook_endpoints", "secret", "webhook-endpoint"),
     SealedColumn("webhook_endpoints", "previous_secret", "webhook-endpoint"),
+    # Kept a day at most, but a key removed within that day would turn every retry of a
+    # new API key or webhook endpoint into a 409: re-sealed like the rest.
+    SealedColumn("idempotency_keys", "response_body", "idempotency-response", row_key="key",
+                 binary=True, condition="response_sealed"),
 )
 
 
@@ -69,8 +86,8 @@ class RotationReport:
 
 def _stale(column: SealedColumn) -> str:
     # The key id is the second dot-separated part of `v1.<key id>.<data>`.
-    return (f"{column.column} IS NOT NULL "
-            f"AND split_part({column.column}, '.', 2) <> :primary")
+    return (f"{column.condition} AND {column.column} IS NOT NULL "
+            f"AND split_part({column.sealed_text}, '.', 2) <> :primary")
 
 
 def count_stale(*, engine: Engine, box: SecretBox) -> dict[str, int]:
@@ -95,7 +112,7 @@ def rotate_keys(*, engine: Engine, box: SecretBox, batch_size: int = 100,
     if progress:
         progress(0, report.total)
     for column in SEALED_COLUMNS:
-        after: tuple[uuid.UUID, uuid.UUID] | None = None
+        after: tuple[uuid.UUID, Any] | None = None
         report.per_column[column.label] = 0
         while True:
             rows, after = _rotate_batch(engine, box, column, after, batch_size, report)
@@ -108,32 +125,33 @@ def rotate_keys(*, engine: Engine, box: SecretBox, batch_size: int = 100,
 
 
 def _rotate_batch(engine: Engine, box: SecretBox, column: SealedColumn,
-                  after: tuple[uuid.UUID, uuid.UUID] | None, batch_size: int,
-                  report: RotationReport) -> tuple[int, tuple[uuid.UUID, uuid.UUID] | None]:
+                  after: tuple[uuid.UUID, Any] | None, batch_size: int,
+                  report: RotationReport) -> tuple[int, tuple[uuid.UUID, Any] | None]:
     """One transaction: lock a page of stale rows, re-seal them; the last key seen (None
     when the page was the last)."""
     where = _stale(column)
     params: dict[str, object] = {"primary": box.primary.id, "limit": batch_size}
     if after is not None:
-        where += " AND (tenant_id, id) > (:after_tenant, :after_id)"
-        params.update(after_tenant=after[0], after_id=after[1])
+        where += f" AND (tenant_id, {column.row_key}) > (:after_tenant, :after_key)"
+        params.update(after_tenant=after[0], after_key=after[1])
     sets = f"{column.column} = :sealed" + (
         f", {column.key_id_column} = :key_id" if column.key_id_column else "")
     with engine.begin() as conn:
         rows = conn.execute(text(
-            f"SELECT tenant_id, id, {column.column} FROM {column.table} WHERE {where} "  # noqa: S608 - names are ours
-            "ORDER BY tenant_id, id LIMIT :limit FOR UPDATE"), params).all()
-        for tenant_id, row_id, sealed in rows:
-            context = column.context(tenant_id, row_id)
+            f"SELECT tenant_id, {column.row_key}, {column.sealed_text} FROM {column.table} "  # noqa: S608 - names are ours
+            f"WHERE {where} ORDER BY tenant_id, {column.row_key} LIMIT :limit FOR UPDATE"),
+            params).all()
+        for tenant_id, row_key, sealed in rows:
+            context = column.context(tenant_id, row_key)
             try:
                 fresh = box.rotate(sealed, context=context)
             except SecretError as error:
-                report.failed.append(f"{column.label} {row_id}: {error}")
+                report.failed.append(f"{column.label} {row_key}: {error}")
                 continue
             conn.execute(text(f"UPDATE {column.table} SET {sets} "  # noqa: S608 - names are ours
-                              "WHERE tenant_id = :tenant_id AND id = :id"),
-                         {"sealed": fresh, "key_id": box.primary.id, "tenant_id": tenant_id,
-                          "id": row_id})
+                              f"WHERE tenant_id = :tenant_id AND {column.row_key} = :row_key"),
+                         {"sealed": column.stored(fresh), "key_id": box.primary.id,
+                          "tenant_id": tenant_id, "row_key": row_key})
             report.rotated += 1
             report.per_column[column.label] += 1
     last = (rows[-1][0], rows[-1][1]) if len(rows) == batch_size else None

@@ -1,8 +1,9 @@
 """`smbfinance keys rotate`: every sealed value of every company (integration credentials,
-webhook signing secrets current and previous) re-sealed under the newest key through the
-owner's connection, with progress; afterwards nothing in the database needs the old key, so
-it can be removed; a re-run changes nothing; a run interrupted mid-way is finished by the
-next; a value no configured key opens is reported, not lost. `keys generate` prints a key.
+webhook signing secrets current and previous, kept responses of idempotent creates)
+re-sealed under the newest key through the owner's connection, with progress; afterwards
+nothing in the database needs the old key, so it can be removed; a re-run changes nothing;
+a run interrupted mid-way is finished by the next; a value no configured key opens is
+reported, not lost. `keys generate` prints a key.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from smbfinance.integrations import key_rotation_service as rotation
 from smbfinance.integrations import service
 from smbfinance.integrations.secrets import SecretBox, SecretError, generate_key
 from smbfinance.tenancy import tenant_scope
+from smbfinance.web import idempotency
 from tests.conftest import register_tenant
 from tests.integration import sync_fixtures as fx
 
@@ -28,8 +30,8 @@ NEW = f"new:{generate_key()}"
 GONE = f"gone:{generate_key()}"
 COMPANIES = ("Rotating A", "Rotating B", "Lost Key BV")
 SEALED_SQL = " UNION ALL ".join(
-    f"SELECT '{c.label}', tenant_id, id, {c.column} FROM {c.table} "
-    f"WHERE {c.column} IS NOT NULL" for c in rotation.SEALED_COLUMNS)
+    f"SELECT '{c.label}', tenant_id, {c.row_key}::text, {c.sealed_text} FROM {c.table} "
+    f"WHERE {c.condition} AND {c.column} IS NOT NULL" for c in rotation.SEALED_COLUMNS)
 
 
 @pytest.fixture
@@ -171,6 +173,45 @@ def test_a_value_no_configured_key_opens_is_reported_and_left(app, owner_engine,
     assert value.startswith("v1.gone.")
 
 
+def test_kept_idempotent_responses_are_resealed_so_retries_replay_without_the_old_key(
+        app, owner_engine, committed):
+    # given a company's API key created with an Idempotency-Key, its response kept sealed
+    # under the development key
+    client = app.test_client()
+    tenant = register_tenant(client, "Rotating A")
+    headers = {**tenant.headers, "Idempotency-Key": "partner-key-1"}
+    body = {"name": "Partner", "scopes": ["invoices:read"]}
+    first = client.post("/api/v1/api-keys", headers=headers, json=body)
+    assert first.status_code == 201, first.get_json()
+    # when the operator puts a new key first and rotates
+    result = CliRunner().invoke(cli.main, ["keys", "rotate"],
+                                env=_env(app, f"{NEW},{DEV_INTEGRATION_KEYS}"))
+    assert result.exit_code == 0, result.output
+    assert "idempotency_keys.response_body" in result.output
+    # then the kept response is sealed under the new key only, bound to its company and key
+    with owner_engine.connect() as conn:
+        sealed = conn.execute(text(
+            "SELECT convert_from(response_body, 'UTF8') FROM idempotency_keys "
+            "WHERE tenant_id = :t AND key = 'partner-key-1'"), {"t": tenant.tenant_id}
+        ).scalar_one()
+    context = idempotency._seal_context(tenant.tenant_id, "partner-key-1")
+    assert context == _context("idempotency_keys.response_body", tenant.tenant_id,
+                               "partner-key-1")
+    assert sealed.startswith("v1.new.")
+    with pytest.raises(SecretError):
+        SecretBox.from_config(DEV_INTEGRATION_KEYS).decrypt(sealed, context=context)
+    # and once the old key is removed, a retry still replays the same secret
+    configured = app.config["INTEGRATION_ENCRYPTION_KEYS"]
+    app.config["INTEGRATION_ENCRYPTION_KEYS"] = NEW
+    try:
+        again = client.post("/api/v1/api-keys", headers=headers, json=body)
+    finally:
+        app.config["INTEGRATION_ENCRYPTION_KEYS"] = configured
+    assert again.status_code == 201, again.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["secret"] == first.get_json()["secret"]
+
+
 def test_without_the_owner_connection_rotation_refuses(app):
     result = CliRunner().invoke(cli.main, ["keys", "rotate"], env={
         "SMBFINANCE_ENV": "testing", "MIGRATION_DATABASE_URL": ""})
@@ -189,11 +230,12 @@ def test_every_secret_box_seal_site_is_known():
     # like the Redis values), else rotation would leave it on the old key.
     root = Path(rotation.__file__).resolve().parents[1]
     sites = {str(p.relative_to(root)) for p in root.rglob("*.py")
-             if re.search(r"box\.(encrypt|rotate)\(", p.read_text())}
+             if re.search(r"(box|ring)\.(encrypt|rotate)\(", p.read_text())}
     assert sites == {
         "integrations/service.py",          # integrations.credentials
         "integrations/connect_service.py",  # Redis: Ponto PKCE verifier, 10 min
         "integrations/yuki_service.py",     # Redis: Yuki session, 24 h
         "integrations/key_rotation_service.py",
         "webhooks/service.py",              # webhook_endpoints.secret / previous_secret
+        "web/idempotency.py",               # idempotency_keys.response_body (sealed ones)
     }, sites
