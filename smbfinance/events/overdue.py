@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smbfinance.auth.models import Role
-from smbfinance.auth.permissions import Actor
+from smbfinance.auth.permissions import system_actor
 from smbfinance.db import transaction
 from smbfinance.events import objects
 from smbfinance.events.models import OutboxEvent
@@ -27,10 +26,6 @@ from smbfinance.invoices import service as invoices
 
 WINDOW = timedelta(days=30)
 EVENT = "invoice.overdue"
-
-
-def system_actor(tenant_id: uuid.UUID) -> Actor:
-    return Actor(user_id=None, tenant_id=tenant_id, role=Role.OWNER, kind="system")
 
 
 def emit_newly_overdue(*, session: Session, tenant_id: uuid.UUID,
