@@ -51,6 +51,9 @@ def bootstrap(
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            # Roles are shared by the whole cluster: two bootstraps at once (parallel test
+            # workers on one server) would update the same role row and one would fail.
+            conn.execute(text("SELECT pg_advisory_lock(hashtext('smbfinance.bootstrap'))"))
             _ensure_role(conn, owner_role, owner_password,
                          "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS")
             _ensure_role(conn, app_role, app_password,
@@ -63,6 +66,7 @@ def bootstrap(
                 exists = False
             if not exists:
                 conn.execute(text(f'CREATE DATABASE "{database}" OWNER {owner_role}'))
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext('smbfinance.bootstrap'))"))
     finally:
         admin.dispose()
 
