@@ -12,6 +12,7 @@ from strawberry.flask.views import GraphQLView
 
 from smbfinance.errors import DomainError, Unauthenticated
 from smbfinance.extensions import db
+from smbfinance.graphql import idempotency
 from smbfinance.graphql.context import Context
 from smbfinance.graphql.schema import build_schema
 from smbfinance.web.api import nul_field
@@ -32,7 +33,7 @@ class SmbGraphQLView(GraphQLView):
             message = f"{field}: must not contain NUL (\\u0000) characters"
             return jsonify({"data": None, "errors": [{
                 "message": message, "extensions": {"code": "INVALID", "field": field}}]})
-        return super().dispatch_request()
+        return idempotency.dispatch(super().dispatch_request)
 
     def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         try:

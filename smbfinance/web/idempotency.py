@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
@@ -85,6 +86,84 @@ def _seal_context(tenant_id: Any, key: str) -> str:
     return f"idempotency-response:{tenant_id}:{key}"
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a keyed request is not run (or not replayed): each door words it its own way."""
+    status: int  # the REST status
+    code: str  # the GraphQL error code
+    message: str
+    field_message: str
+    retry_after: str | None = None
+
+
+INVALID_KEY = Refusal(422, "INVALID", "Idempotency-Key must be 1-255 printable characters",
+                      "1-255 printable characters")
+REUSED = Refusal(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a "
+                 "different request: use a new key for a new request",
+                 "reused with a different request")
+IN_PROGRESS = Refusal(409, "IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is "
+                      "still being processed: retry in a moment", "still being processed",
+                      retry_after="1")
+NOT_KEPT = Refusal(409, "IDEMPOTENCY_RESPONSE_NOT_KEPT", "the request with this "
+                   "Idempotency-Key succeeded, but its response held a secret that is shown "
+                   "once and could not be kept to replay: list the resources to find what was "
+                   "created, and revoke it and create another if you lost the secret",
+                   "response not kept")
+
+
+def problem_refusal(refusal: Refusal) -> Response:
+    """A refusal on the REST door: problem+json naming the header."""
+    headers = {"Retry-After": refusal.retry_after} if refusal.retry_after else None
+    return problem(refusal.status, refusal.message, headers=headers,
+                   errors=[{"field": HEADER, "message": refusal.field_message}])
+
+
+def valid_key(key: str) -> bool:
+    return 1 <= len(key) <= 255 and key.isprintable()
+
+
+def run_keyed(*, key: str, tenant_id: Any, run: Callable[[], Response], sealed: bool,
+              keep: Callable[[Response], bool], refuse: Callable[[Refusal], Response]
+              ) -> Response:
+    """Run `run` once per (tenant, key) and request: claim the key, run, keep the response
+    when `keep` says so (else release the key, so a retry runs again), replay it to a retry
+    with the same request, and refuse the rest through `refuse`."""
+    sha = _fingerprint()
+    session = db.session
+    claimed = session.execute(_CLAIM, {
+        "key": key, "method": request.method, "path": request.path, "sha": sha,
+        "expires": utcnow() + TTL}).scalar_one_or_none()
+    if claimed is None:
+        existing = session.execute(_EXISTING, {"key": key}).one()
+        session.commit()
+        return _replay_or_refuse(existing, sha, _seal_context(tenant_id, key), refuse)
+    session.commit()
+    ring = _key_ring() if sealed else None  # read before the view commits anything
+    try:
+        response = run()
+    except BaseException:
+        session.rollback()
+        session.execute(_RELEASE, {"key": key})
+        session.commit()
+        raise
+    if not keep(response):
+        session.execute(_RELEASE, {"key": key})
+    else:
+        headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
+        body: bytes | None = response.get_data()
+        # Only a success carries the secret; a refusal is kept in clear and replayed.
+        seal = sealed and 200 <= response.status_code < 300
+        if seal:
+            body = None if ring is None else ring.encrypt(
+                response.get_data(as_text=True),
+                context=_seal_context(tenant_id, key)).encode("ascii")
+        session.execute(_COMPLETE, {
+            "key": key, "status": response.status_code, "body": body,
+            "headers": json.dumps(headers), "sealed": seal})
+    session.commit()
+    return response
+
+
 def idempotent(view: F | None = None, *, sealed: bool = False) -> Any:
     """`@idempotent`, or `@idempotent(sealed=True)` on a view whose response carries a secret
     shown once. Sits above `@blp.response` (it stores the serialised response)."""
@@ -96,64 +175,30 @@ def idempotent(view: F | None = None, *, sealed: bool = False) -> Any:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255 or not key.isprintable():
-            return problem(422, "Idempotency-Key must be 1-255 printable characters",
-                           errors=[{"field": HEADER, "message": "1-255 printable characters"}])
+        if not valid_key(key):
+            return problem_refusal(INVALID_KEY)
         tenant_id = current_actor().tenant_id  # the key lives in the caller's tenant
-        sha = _fingerprint()
-        session = db.session
-        claimed = session.execute(_CLAIM, {
-            "key": key, "method": request.method, "path": request.path, "sha": sha,
-            "expires": utcnow() + TTL}).scalar_one_or_none()
-        if claimed is None:
-            existing = session.execute(_EXISTING, {"key": key}).one()
-            session.commit()
-            return _replay_or_refuse(existing, sha, _seal_context(tenant_id, key))
-        session.commit()
-        ring = _key_ring() if sealed else None  # read before the view commits anything
-        try:
-            response = make_response(view(*args, **kwargs))
-        except DomainError as error:
-            response = domain_problem(error)
-        except BaseException:
-            session.rollback()
-            session.execute(_RELEASE, {"key": key})
-            session.commit()
-            raise
-        if response.status_code >= 500:
-            session.execute(_RELEASE, {"key": key})
-        else:
-            headers = {h: response.headers[h] for h in _KEPT_HEADERS if h in response.headers}
-            body: bytes | None = response.get_data()
-            # Only a success carries the secret; a refusal is kept in clear and replayed.
-            seal = sealed and 200 <= response.status_code < 300
-            if seal:
-                body = None if ring is None else ring.encrypt(
-                    response.get_data(as_text=True),
-                    context=_seal_context(tenant_id, key)).encode("ascii")
-            session.execute(_COMPLETE, {
-                "key": key, "status": response.status_code, "body": body,
-                "headers": json.dumps(headers), "sealed": seal})
-        session.commit()
-        return response
+
+        def run() -> Response:
+            try:
+                return make_response(view(*args, **kwargs))
+            except DomainError as error:
+                return domain_problem(error)
+
+        return run_keyed(key=key, tenant_id=tenant_id, run=run, sealed=sealed,
+                         keep=lambda response: response.status_code < 500,
+                         refuse=problem_refusal)
 
     wrapper.idempotency = "sealed" if sealed else "plain"  # type: ignore[attr-defined]
     return wrapper
 
 
-NOT_KEPT = ("the request with this Idempotency-Key succeeded, but its response held a secret "
-            "that is shown once and could not be kept to replay: list the resources to find "
-            "what was created, and revoke it and create another if you lost the secret")
-
-
-def _replay_or_refuse(existing: Any, sha: str, context: str) -> Response:
+def _replay_or_refuse(existing: Any, sha: str, context: str,
+                      refuse: Callable[[Refusal], Response]) -> Response:
     if existing.request_sha256 != sha:
-        return problem(422, "this Idempotency-Key was used with a different request: use a new "
-                            "key for a new request",
-                       errors=[{"field": HEADER, "message": "reused with a different request"}])
+        return refuse(REUSED)
     if existing.state == "running":
-        return problem(409, "a request with this Idempotency-Key is still being processed: "
-                            "retry in a moment", headers={"Retry-After": "1"})
+        return refuse(IN_PROGRESS)
     body = existing.response_body
     if existing.response_sealed:
         ring = _key_ring()
@@ -162,8 +207,7 @@ def _replay_or_refuse(existing: Any, sha: str, context: str) -> Response:
                 raise SecretError("not kept")
             body = ring.decrypt(bytes(body).decode("ascii"), context=context)
         except SecretError:
-            return problem(409, NOT_KEPT, errors=[{"field": HEADER,
-                                                   "message": "response not kept"}])
+            return refuse(NOT_KEPT)
     response = Response(body, status=existing.response_status)
     for name, value in (existing.response_headers or {}).items():
         response.headers[name] = value
