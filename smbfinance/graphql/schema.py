@@ -50,8 +50,18 @@ def build_schema(
     ]
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=should_mask_error))
+    mutation = merge_types("Mutation", MUTATIONS)
+    mutation.__strawberry_definition__.description = MUTATION_DESCRIPTION
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS),
+        mutation=mutation,
         extensions=extensions,
     )
+
+
+MUTATION_DESCRIPTION = (
+    "Changes. Send an `Idempotency-Key` header (1-255 printable characters, kept 24 hours "
+    "per company) to make a retry safe: the same key with the same request replays the "
+    "first response (`Idempotent-Replayed: true`); with another request it is refused "
+    "(`IDEMPOTENCY_KEY_REUSED`), and while the first still runs too "
+    "(`IDEMPOTENCY_KEY_IN_USE`, with `Retry-After`).")

@@ -175,3 +175,8 @@ def test_every_mutation_that_shows_a_secret_is_kept_sealed(app: Any) -> None:
     showing = {name for name, field in schema.mutation_type.fields.items()
                if "secret" in getattr(field.type, "of_type", field.type).fields}
     assert showing == SECRET_MUTATIONS
+
+
+def test_the_schema_documents_the_header(app: Any) -> None:
+    description = app.extensions["graphql_schema"]._schema.mutation_type.description
+    assert "Idempotency-Key" in description and "IDEMPOTENCY_KEY_REUSED" in description
