@@ -91,10 +91,12 @@ class EndpointView(AuthenticatedView):
 @blp.route("/<uuid:endpoint_id>/rotate-secret")
 class RotateSecret(AuthenticatedView):
     @blp.arguments(schemas.RotateIn)
+    @idempotent(sealed=True)  # the new secret is in the stored response: kept encrypted
     @blp.response(200, schemas.EndpointWithSecret)
     @blp.doc(security=BEARER)
     def post(self, body: dict[str, Any], endpoint_id: UUID) -> Any:
-        """A new secret (shown once); the old one also signs during the overlap."""
+        """A new secret (shown once); the old one also signs during the overlap
+        (Idempotency-Key supported: a retry gets the same new secret, not a third one)."""
         seconds = body.get("overlap_seconds")
         rotated = webhooks.rotate_secret(
             session=db.session, actor=current_actor(), endpoint_id=endpoint_id,

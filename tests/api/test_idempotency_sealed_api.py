@@ -215,3 +215,27 @@ def test_expired_keys_of_every_company_are_purged_daily(
         assert db_session.execute(text("SELECT count(*) FROM idempotency_keys")).scalar() == 0
         db_session.rollback()
     assert stored(db_session, tenant_b, "old").response_sealed is True
+
+
+def test_a_retried_secret_rotation_replays_the_same_new_secret(
+        client: FlaskClient, db_session: Any, tenant_a: TenantFixture) -> None:
+    path, body, _ = CREATES["webhook endpoint"]
+    endpoint = client.post(path, headers=tenant_a.headers, json=body).get_json()
+    rotate = f"{ENDPOINTS}/{endpoint['id']}/rotate-secret"
+    # given a rotation sent with an Idempotency-Key
+    first = client.post(rotate, headers=keyed(tenant_a, "rotate-1"),
+                        json={"overlap_seconds": 3600})
+    assert first.status_code == 200, first.get_json()
+    secret = first.get_json()["secret"]
+    # when it is retried with the same key and body
+    again = client.post(rotate, headers=keyed(tenant_a, "rotate-1"),
+                        json={"overlap_seconds": 3600})
+    # then the same new secret comes back, and the endpoint was rotated once
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["secret"] == secret
+    assert again.get_json()["version"] == first.get_json()["version"]
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=tenant_a.headers).get_json()
+    assert shown["version"] == first.get_json()["version"]
+    # and the kept response holds the secret only sealed
+    row = stored(db_session, tenant_a, "rotate-1")
+    assert row.response_sealed is True and secret not in row.body_text
