@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
+from smbfinance.db import utcnow
+from smbfinance.tenancy import tenant_scope
 from tests.conftest import TenantFixture
 
 PASSWORD = "correct horse battery"
@@ -42,3 +47,21 @@ def add_member(client: FlaskClient, owner: TenantFixture, role: str,
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def running_idempotency_key(session: Any, tenant: TenantFixture, *, key: str, path: str,
+                            body: bytes) -> None:
+    """A first POST of `body` to `path` under `key` that is still running: the row the
+    server claims, with the fingerprint it computes (method, path, query string, body)."""
+    digest = hashlib.sha256()
+    for part in ("POST", path, ""):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(body)
+    with tenant_scope(session, tenant.tenant_id):
+        session.execute(text(
+            "INSERT INTO idempotency_keys (key, method, path, request_sha256, state,"
+            " expires_at) VALUES (:key, 'POST', :path, :sha, 'running', :expires)"),
+            {"key": key, "path": path, "sha": digest.hexdigest(),
+             "expires": utcnow() + timedelta(hours=24)})
+        session.commit()

@@ -5,18 +5,16 @@ queries and request-level failures are not kept; secrets shown once are kept sea
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from smbfinance.db import utcnow
 from smbfinance.graphql.idempotency import SECRET_MUTATIONS
 from smbfinance.tenancy import tenant_scope
 from tests.conftest import TenantFixture
+from tests.factories import running_idempotency_key
 
 CREATE = """mutation Create($input: ContactInput!) {
   contactCreate(input: $input) { contact { id name } errors { field code message } } }"""
@@ -102,17 +100,7 @@ def test_a_retry_while_the_first_still_runs_is_told_to_wait(
         client: FlaskClient, db_session: Any, tenant_a: TenantFixture) -> None:
     # given a first request with this key and body that is still running
     body = json.dumps({"query": CREATE, "variables": {"input": {"name": "Acme NV"}}}).encode()
-    digest = hashlib.sha256()
-    for part in ("POST", "/graphql", ""):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(body)
-    with tenant_scope(db_session, tenant_a.tenant_id):
-        db_session.execute(text(
-            "INSERT INTO idempotency_keys (key, method, path, request_sha256, state,"
-            " expires_at) VALUES ('slow', 'POST', '/graphql', :sha, 'running', :expires)"),
-            {"sha": digest.hexdigest(), "expires": utcnow() + timedelta(hours=24)})
-        db_session.commit()
+    running_idempotency_key(db_session, tenant_a, key="slow", path="/graphql", body=body)
     # when the app retries
     retry = client.post("/graphql", data=body, content_type="application/json",
                         headers={**tenant_a.headers, "Idempotency-Key": "slow"})

@@ -4,18 +4,14 @@ still running is told to wait, and keys belong to one tenant."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
-from smbfinance.db import utcnow
-from smbfinance.tenancy import tenant_scope
 from tests.conftest import TenantFixture
+from tests.factories import running_idempotency_key
 from tests.invoicing import (
     CONTACTS,
     INVOICES,
@@ -85,29 +81,13 @@ def test_same_key_different_body_is_refused(client: FlaskClient, tenant_a: Tenan
     assert contact.status_code == 422 and error_fields(contact) == {"Idempotency-Key"}
 
 
-def _fingerprint(method: str, path: str, body: bytes) -> str:
-    """What the server hashes: method, path, query string and body bytes."""
-    digest = hashlib.sha256()
-    for part in (method, path, ""):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(body)
-    return digest.hexdigest()
-
-
 def test_a_retry_while_the_first_is_running_is_a_conflict(client: FlaskClient,
                                                           tenant_a: TenantFixture,
                                                           db_session: Any,
                                                           contact_id: str) -> None:
     # given a first request with this key and body that is still running
     body = json.dumps(invoice_body(contact_id)).encode()
-    with tenant_scope(db_session, tenant_a.tenant_id) as session:
-        session.execute(text(
-            "INSERT INTO idempotency_keys (key, method, path, request_sha256, state,"
-            " expires_at) VALUES ('slow-1', 'POST', :path, :sha, 'running', :expires)"),
-            {"path": INVOICES, "sha": _fingerprint("POST", INVOICES, body),
-             "expires": utcnow() + timedelta(hours=24)})
-        session.commit()
+    running_idempotency_key(db_session, tenant_a, key="slow-1", path=INVOICES, body=body)
     # when the client retries
     retry = client.post(INVOICES, headers=keyed(tenant_a, "slow-1"), data=body,
                         content_type="application/json")
